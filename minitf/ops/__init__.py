@@ -1,0 +1,1 @@
+"""Differentiable ops, one file per family: math, array, nn, sparse."""

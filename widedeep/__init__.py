@@ -1,0 +1,1 @@
+"""widedeep: TensorFlow's wide & deep estimator on minitf (NumPy + Numba)."""
