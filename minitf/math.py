@@ -36,3 +36,4 @@ from minitf.ops.math import (  # noqa: F401
     tanh,
 )
 from minitf.ops.nn import softplus  # noqa: F401
+from minitf.ops.sparse import segment_mean, segment_sum, unsorted_segment_sum  # noqa: F401

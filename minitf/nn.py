@@ -26,3 +26,8 @@ from minitf.ops.nn import (  # noqa: F401
     swish,
     tanh,
 )
+from minitf.ops.sparse import (  # noqa: F401
+    embedding_lookup,
+    embedding_lookup_sparse,
+    safe_embedding_lookup_sparse,
+)

@@ -107,9 +107,9 @@ class IndexedSlices:
 
     def to_dense(self):
         """Sums the slices into a dense ndarray of `dense_shape`."""
+        from minitf.kernels.scatter import scatter_add
         out = np.zeros(self.dense_shape, dtype=self.values.dtype)
-        np.add.at(out, self.indices, self.values)
-        return out
+        return scatter_add(out, self.indices, self.values)
 
     def __add__(self, other):
         """Slices + slices concatenate (as TF aggregates them); + dense densifies."""
@@ -124,3 +124,43 @@ class IndexedSlices:
     def __repr__(self):
         return (f"IndexedSlices(values shape={self.values.shape}, indices={self.indices.tolist()}, "
                 f"dense_shape={self.dense_shape})")
+
+
+# --- tf.sparse functions (the ops live in minitf.ops.sparse, which imports this module) ---
+def from_dense(tensor):
+    """`tf.sparse.from_dense`: a SparseTensor of the non-zero (non-empty) entries."""
+    return SparseTensor.from_dense(np.asarray(tensor))
+
+
+def to_dense(sp_input, default_value=None):
+    """`tf.sparse.to_dense`."""
+    return sp_input.to_dense(default_value)
+
+
+def reorder(sp_input):
+    """`tf.sparse.reorder`: indices in row-major order."""
+    return sp_input.reorder()
+
+
+def sparse_dense_matmul(sp_a, b, adjoint_a=False, adjoint_b=False, name=None):
+    """`tf.sparse.sparse_dense_matmul`: see `minitf.ops.sparse.sparse_tensor_dense_matmul`."""
+    from minitf.ops.sparse import sparse_tensor_dense_matmul
+    return sparse_tensor_dense_matmul(sp_a, b, adjoint_a, adjoint_b)
+
+
+def segment_sum(data, indices, segment_ids, num_segments=None, name=None):
+    """`tf.sparse.segment_sum`: out[s] = sum of data[indices[k]] where segment_ids[k] = s."""
+    from minitf.ops.sparse import sparse_segment_sum
+    return sparse_segment_sum(data, indices, segment_ids, num_segments)
+
+
+def segment_mean(data, indices, segment_ids, num_segments=None, name=None):
+    """`tf.sparse.segment_mean`."""
+    from minitf.ops.sparse import sparse_segment_mean
+    return sparse_segment_mean(data, indices, segment_ids, num_segments)
+
+
+def segment_sqrt_n(data, indices, segment_ids, num_segments=None, name=None):
+    """`tf.sparse.segment_sqrt_n`: segment sums divided by sqrt(count)."""
+    from minitf.ops.sparse import sparse_segment_sqrt_n
+    return sparse_segment_sqrt_n(data, indices, segment_ids, num_segments)
