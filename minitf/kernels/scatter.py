@@ -38,25 +38,30 @@ def _first_slots_direct(ids, n_table):
 
 
 @njit(cache=True)
-def _first_slots_sorted(ids):
-    """The same as `_first_slots_direct` via a stable sort (for huge tables)."""
+def _first_slots_hashed(ids):
+    """The same as `_first_slots_direct` with an open-addressing hash table of
+    twice the ids' count (for ids from a huge table): Fibonacci hashing, linear
+    probing."""
     n = len(ids)
-    order = np.argsort(ids, kind="mergesort")
-    group = np.empty(n, np.int64)      # group number of each entry, in id order
-    first = np.empty(n, np.int64)      # first position of each group
-    n_groups = 0
-    for t in range(n):
-        k = order[t]
-        if t == 0 or ids[k] != ids[order[t - 1]]:
-            first[n_groups] = k        # stable sort: the group's earliest entry
-            n_groups += 1
-        group[k] = n_groups - 1
-    rank = np.empty(n_groups, np.int64)  # group -> slot, by first appearance
-    rank[np.argsort(first[:n_groups], kind="mergesort")] = np.arange(n_groups)
+    bits = 1
+    while (1 << bits) < 2 * n:
+        bits += 1
+    mask = (1 << bits) - 1
+    keys = np.empty(1 << bits, np.int64)
+    where = np.full(1 << bits, -1, np.int64)
     slot = np.empty(n, np.int64)
+    n_uniq = 0
     for k in range(n):
-        slot[k] = rank[group[k]]
-    return slot, n_groups
+        key = ids[k]
+        h = np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits))
+        while where[h] >= 0 and keys[h] != key:
+            h = (h + 1) & mask
+        if where[h] < 0:
+            keys[h] = key
+            where[h] = n_uniq
+            n_uniq += 1
+        slot[k] = where[h]
+    return slot, n_uniq
 
 
 @njit(cache=True)
@@ -99,26 +104,26 @@ def scatter_add(table, ids, values):
     return table
 
 
-def unique_slots(ids, n_table=None):
+def unique_slots(ids):
     """``tf.unique``: ``(slot, n_unique)`` with ``slot[k]`` the position of ``ids[k]``
     among the distinct ids in order of first appearance."""
     ids = np.ascontiguousarray(ids, np.int64).reshape(-1)
     if len(ids) == 0:
         return np.zeros(0, np.int64), 0
     lo, hi = int(ids.min()), int(ids.max())
-    # A lookup array over [0, hi] costs O(hi); a sort costs O(n log n): pick the cheaper.
-    if lo >= 0 and hi < 8 * len(ids) + 4096 and (n_table is None or hi < n_table):
+    # A lookup array over [0, hi] costs O(hi), a hash table O(n) with worse locality.
+    if lo >= 0 and hi < 4 * len(ids) + 4096:
         return _first_slots_direct(ids, hi + 1)
-    return _first_slots_sorted(ids)
+    return _first_slots_hashed(ids)
 
 
-def dedup_sum(ids, values, n_table=None):
+def dedup_sum(ids, values):
     """``(unique_ids, summed)``: distinct ids in order of first appearance, and the
     sum of `values` rows per distinct id. `values` is [n, ...]."""
     ids = np.ascontiguousarray(ids).reshape(-1)
     values = np.ascontiguousarray(values)
     if values.shape[:1] != ids.shape:
         raise ValueError(f"dedup_sum: values have {values.shape[:1]} rows, ids {ids.shape}")
-    slot, n_uniq = unique_slots(ids, n_table)
+    slot, n_uniq = unique_slots(ids)
     uniq, out = _dedup_sum(ids, _rows2d(values, len(ids)), slot, n_uniq)
     return uniq, out.reshape((n_uniq,) + values.shape[1:])

@@ -18,14 +18,20 @@ COMBINERS = {"sum": 0, "mean": 1, "sqrtn": 2}
 
 
 @njit(cache=True)
-def _norms(rows, weights, n_rows, combiner):
-    norm = np.zeros(n_rows, np.float64)
+def _norms(rows, weights, n_rows, combiner, dtype):
+    """norm[r] per row, accumulated in the params' dtype (TF sums weights in theirs)."""
+    norm = np.zeros(n_rows, dtype)
     if combiner == 0:
-        norm[:] = 1.0
+        norm[:] = 1
         return norm
-    for k in range(len(rows)):
-        w = weights[k]
-        norm[rows[k]] += w if combiner == 1 else w * w
+    n, k = len(rows), 0
+    while k < n:  # by runs of one row, summing in a register (see _combine)
+        r, nsum = rows[k], dtype.type(0)
+        while k < n and rows[k] == r:
+            w = weights[k]
+            nsum += w if combiner == 1 else w * w
+            k += 1
+        norm[r] += nsum
     if combiner == 2:
         norm[:] = np.sqrt(norm)
     return norm
@@ -35,22 +41,40 @@ def _norms(rows, weights, n_rows, combiner):
 def _combine(params, rows, ids, weights, n_rows, combiner):
     d = params.shape[1]
     out = np.zeros((n_rows, d), params.dtype)
-    for k in range(len(rows)):  # accumulate in the params' dtype, in entry order (as TF)
-        r, i, w = rows[k], ids[k], weights[k]
-        for j in range(d):
-            out[r, j] += w * params[i, j]
+    norm = np.zeros(n_rows, params.dtype)
+    # One pass over runs of entries with the same row (all of a row's entries when
+    # rows are sorted), summing in entry order as TF does. Per run, the norm (and
+    # for d = 1 the value) is summed in a register: a chain of += through memory
+    # would wait on each store.
+    n, k = len(rows), 0
+    while k < n:
+        r = rows[k]
+        nsum = params.dtype.type(0)
+        acc = params.dtype.type(0)
+        while k < n and rows[k] == r:
+            i, w = ids[k], weights[k]
+            nsum += w if combiner == 1 else w * w
+            if d == 1:
+                acc += w * params[i, 0]
+            else:
+                for j in range(d):
+                    out[r, j] += w * params[i, j]
+            k += 1
+        norm[r] += nsum
+        if d == 1:
+            out[r, 0] += acc
     if combiner != 0:
-        norm = _norms(rows, weights, n_rows, combiner).astype(params.dtype)
         for r in range(n_rows):
+            nr = norm[r] if combiner == 1 else np.sqrt(norm[r])
             for j in range(d):
-                out[r, j] = 0 if norm[r] == 0 else out[r, j] / norm[r]
+                out[r, j] = 0 if nr == 0 else out[r, j] / nr
     return out
 
 
 @njit(cache=True)
-def _combine_grad(g, params, rows, ids, weights, combiner):
-    """Per entry: the table row's gradient ``g[r] * w / norm[r]`` and the weight's
-    gradient ``d out[r] / d w . g[r]``:
+def _combine_grad(g, params, rows, ids, weights, combiner, weights_grad):
+    """Per entry: the table row's gradient ``g[r] * w / norm[r]`` and, if
+    `weights_grad`, the weight's gradient ``d out[r] / d w . g[r]``:
 
       sum:   g[r] . p
       mean:  g[r] . (p - out[r]) / norm[r]               (norm = sum w)
@@ -58,25 +82,29 @@ def _combine_grad(g, params, rows, ids, weights, combiner):
     """
     n, d = len(rows), params.shape[1]
     n_rows = g.shape[0]
-    norm = _norms(rows, weights, n_rows, combiner).astype(params.dtype)
-    values = np.zeros((n, d), params.dtype)
-    grad_w = np.zeros(n, params.dtype)
-    # g[r] . out[r] per row (zero for 'sum', where it is not needed)
+    norm = _norms(rows, weights, n_rows, combiner, params.dtype)
+    values = np.empty((n, d), params.dtype)
+    for k in range(n):
+        r, w = rows[k], weights[k]
+        scale = 0 if norm[r] == 0 else w / norm[r]
+        for j in range(d):
+            values[k, j] = g[r, j] * scale
+    grad_w = np.zeros(n if weights_grad else 0, params.dtype)
+    if not weights_grad:
+        return values, grad_w
+    # g[r] . out[r] per row (not needed for 'sum')
     g_out = np.zeros(n_rows, params.dtype)
     if combiner != 0:
         out = _combine(params, rows, ids, weights, n_rows, combiner)
         for r in range(n_rows):
-            s = params.dtype.type(0)
             for j in range(d):
-                s += g[r, j] * out[r, j]
-            g_out[r] = s
+                g_out[r] += g[r, j] * out[r, j]
     for k in range(n):
         r, i, w = rows[k], ids[k], weights[k]
         if norm[r] == 0:
             continue
         gp = params.dtype.type(0)
         for j in range(d):
-            values[k, j] = g[r, j] * w / norm[r]
             gp += g[r, j] * params[i, j]
         if combiner == 0:
             grad_w[k] = gp
@@ -114,10 +142,12 @@ def sparse_combine(params, rows, ids, weights, n_rows, combiner):
     return _combine(params, rows, ids, weights, int(n_rows), COMBINERS[combiner])
 
 
-def sparse_combine_grad(g, params, rows, ids, weights, combiner):
-    """Backward: ``(values [n, d], grad_weights [n])``: the table's gradient as one
-    row per entry (not yet summed per id) and each weight's gradient."""
+def sparse_combine_grad(g, params, rows, ids, weights, combiner, weights_grad=True):
+    """Backward: ``(values [n, d], grad_weights)``: the table's gradient as one row
+    per entry (not yet summed per id) and each weight's gradient ([n], or [0]
+    when not `weights_grad`: constant weights need none)."""
     params, rows, ids, weights = _prep(params, rows, ids, weights)
     g = np.ascontiguousarray(g, params.dtype)
     _check(params, rows, ids, weights, len(g))
-    return _combine_grad(g, params, rows, ids, weights, COMBINERS[combiner])
+    return _combine_grad(g, params, rows, ids, weights, COMBINERS[combiner],
+                         bool(weights_grad))

@@ -40,25 +40,28 @@ def _check_ids(ids, vocab, what):
 
 @primitive
 def _sparse_combine(params, weights, rows=None, ids=None, n_rows=0, combiner="sum",
-                    dense_grad=False):
+                    dense_grad=False, weights_grad=True):
     """The combiner over entries (rows, ids, weights); see the module docstring.
 
     Backward: the table gets ``g[r_k] * w_k / norm(r_k)`` per entry, summed per
     distinct id (an IndexedSlices, or dense when `dense_grad`); the weights get
-    the derivative of the quotient, denominator included.
+    the derivative of the quotient, denominator included (None when not
+    `weights_grad`: callers pass False for constant weights, saving a pass).
     """
     flat = params.reshape(len(params), -1)
     out = K.sparse_combine(flat, rows, ids, weights, n_rows, combiner)
 
     def backward(g):
         g2 = g.reshape(n_rows, -1)
-        values, gw = K.sparse_combine_grad(g2, flat, rows, ids, weights, combiner)
+        values, gw = K.sparse_combine_grad(g2, flat, rows, ids, weights, combiner,
+                                           weights_grad)
+        gw = gw if weights_grad else None
         values = values.reshape((len(ids),) + params.shape[1:])
         if dense_grad:
             table = np.zeros(params.shape, params.dtype)
             S.scatter_add(table, ids, values)
             return table, gw
-        uniq, summed = S.dedup_sum(ids, values, len(params))
+        uniq, summed = S.dedup_sum(ids, values)
         return IndexedSlices(summed, uniq, params.shape), gw
     return out.reshape((n_rows,) + params.shape[1:]), backward
 
@@ -107,13 +110,15 @@ def embedding_lookup_sparse(params, sp_ids, sp_weights=None, combiner=None, max_
     w = (np.ones(len(ids), params.dtype) if weights is None
          else np.asarray(weights).astype(params.dtype, copy=False))
     if max_norm is None:
-        return _sparse_combine(params, w, rows=rows, ids=ids, n_rows=n_rows, combiner=combiner)
+        return _sparse_combine(params, w, rows=rows, ids=ids, n_rows=n_rows, combiner=combiner,
+                               weights_grad=False)
     # With max_norm TF clips each distinct looked-up row, then combines: composed
     # from differentiable ops (rare, so no fused kernel).
     uniq, pos = _unique_first(ids)
     emb = _clip_by_norm(gather(params, uniq), max_norm)
     flat = reshape(emb, [len(uniq), -1])
-    out = _sparse_combine(flat, w, rows=rows, ids=pos, n_rows=n_rows, combiner=combiner)
+    out = _sparse_combine(flat, w, rows=rows, ids=pos, n_rows=n_rows, combiner=combiner,
+                          weights_grad=False)
     return reshape(out, [n_rows] + list(params.shape[1:]))
 
 
@@ -215,7 +220,7 @@ def _segment(data, segment_ids, combiner, what, num_segments=None, indices=None)
     ones = np.ones(len(seg), data.dtype)
     # Sparse segment ops give a dense gradient unless asked (TF's sparse_gradient=False).
     return _sparse_combine(data, ones, rows=seg, ids=idx, n_rows=n, combiner=combiner,
-                           dense_grad=True)
+                           dense_grad=True, weights_grad=False)
 
 
 def segment_sum(data, segment_ids, name=None):
