@@ -1,0 +1,187 @@
+"""FarmHash Fingerprint64 (farmhashna's Hash64) and TF's FingerprintCat64, in Numba.
+
+Fingerprint64 is the hash behind ``tf.fingerprint`` and
+``tf.strings.to_hash_bucket_fast``; FingerprintCat64 is how TF's sparse_cross
+chains the hashes of a crossed feature's values. Strings arrive as one uint8
+buffer plus offsets (string i is ``buf[offsets[i]:offsets[i + 1]]``), so a whole
+array hashes in one compiled loop.
+
+All arithmetic is on uint64 and wraps modulo 2^64, as in C. Every constant and
+shift amount is a np.uint64: Numba would otherwise mix in int64 and fall back
+to float64.
+"""
+
+import numpy as np
+from numba import njit
+
+K0 = np.uint64(0xC3A5C85C97CB3127)
+K1 = np.uint64(0xB492B66FBE98F273)
+K2 = np.uint64(0x9AE16A3B2F90404F)
+K_MUL = np.uint64(0xC6A4A7935BD1E995)  # FingerprintCat64's multiplier
+U = np.uint64
+
+
+@njit(cache=True, inline="always")
+def _rot(v, s):
+    return (v >> U(s)) | (v << U(64 - s))
+
+
+@njit(cache=True, inline="always")
+def _mix(v):  # ShiftMix
+    return v ^ (v >> U(47))
+
+
+@njit(cache=True, inline="always")
+def _f64(b, p):
+    """The 8 bytes at b[p:] as a little-endian uint64."""
+    r = U(0)
+    for i in range(8):
+        r |= U(b[p + i]) << U(8 * i)
+    return r
+
+
+@njit(cache=True, inline="always")
+def _f32(b, p):
+    r = U(0)
+    for i in range(4):
+        r |= U(b[p + i]) << U(8 * i)
+    return r
+
+
+@njit(cache=True, inline="always")
+def _len16(u, v, mul):
+    a = (u ^ v) * mul
+    a ^= a >> U(47)
+    b = (v ^ a) * mul
+    b ^= b >> U(47)
+    return b * mul
+
+
+@njit(cache=True)
+def _len0to16(b, s, n):
+    if n >= 8:
+        mul = K2 + U(n) * U(2)
+        a = _f64(b, s) + K2
+        c = _f64(b, s + n - 8)
+        return _len16(_rot(c, 37) * mul + a, (_rot(a, 25) + c) * mul, mul)
+    if n >= 4:
+        mul = K2 + U(n) * U(2)
+        return _len16(U(n) + (_f32(b, s) << U(3)), _f32(b, s + n - 4), mul)
+    if n > 0:
+        y = (U(b[s]) + (U(b[s + (n >> 1)]) << U(8))) & U(0xFFFFFFFF)
+        z = (U(n) + (U(b[s + n - 1]) << U(2))) & U(0xFFFFFFFF)
+        return _mix(y * K2 ^ z * K0) * K2
+    return K2
+
+
+@njit(cache=True)
+def _len17to32(b, s, n):
+    mul = K2 + U(n) * U(2)
+    a = _f64(b, s) * K1
+    c0 = _f64(b, s + 8)
+    c = _f64(b, s + n - 8) * mul
+    d = _f64(b, s + n - 16) * K2
+    return _len16(_rot(a + c0, 43) + _rot(c, 30) + d, a + _rot(c0 + K2, 18) + c, mul)
+
+
+@njit(cache=True)
+def _len33to64(b, s, n):
+    mul = K2 + U(n) * U(2)
+    a = _f64(b, s) * K2
+    c0 = _f64(b, s + 8)
+    c = _f64(b, s + n - 8) * mul
+    d = _f64(b, s + n - 16) * K2
+    y = _rot(a + c0, 43) + _rot(c, 30) + d
+    z = _len16(y, a + _rot(c0 + K2, 18) + c, mul)
+    e = _f64(b, s + 16) * mul
+    f = _f64(b, s + 24)
+    g = (y + _f64(b, s + n - 32)) * mul
+    h = (z + _f64(b, s + n - 24)) * mul
+    return _len16(_rot(e + f, 43) + _rot(g, 30) + h, e + _rot(f + a, 18) + g, mul)
+
+
+@njit(cache=True, inline="always")
+def _weak32(b, p, a, c):
+    """WeakHashLen32WithSeeds over the 32 bytes at b[p:] and seeds a, c."""
+    w, x, y, z = _f64(b, p), _f64(b, p + 8), _f64(b, p + 16), _f64(b, p + 24)
+    a += w
+    c = _rot(c + a + z, 21)
+    t = a
+    a += x
+    a += y
+    c += _rot(a, 44)
+    return a + z, c + t
+
+
+@njit(cache=True)
+def _hash64(b, s, n):
+    """farmhashna::Hash64 of b[s:s + n]."""
+    if n <= 16:
+        return _len0to16(b, s, n)
+    if n <= 32:
+        return _len17to32(b, s, n)
+    if n <= 64:
+        return _len33to64(b, s, n)
+    seed = U(81)
+    x = seed
+    y = seed * K1 + U(113)
+    z = _mix(y * K2 + U(113)) * K2
+    v0, v1, w0, w1 = U(0), U(0), U(0), U(0)
+    x = x * K2 + _f64(b, s)
+    end = s + ((n - 1) // 64) * 64
+    last64 = end + ((n - 1) & 63) - 63
+    p = s
+    while True:  # 64 bytes per round; the last 1..64 bytes are done after
+        x = _rot(x + y + v0 + _f64(b, p + 8), 37) * K1
+        y = _rot(y + v1 + _f64(b, p + 48), 42) * K1
+        x ^= w1
+        y += v0 + _f64(b, p + 40)
+        z = _rot(z + w0, 33) * K1
+        v0, v1 = _weak32(b, p, v1 * K1, x + w0)
+        w0, w1 = _weak32(b, p + 32, z + w1, y + _f64(b, p + 16))
+        x, z = z, x
+        p += 64
+        if p == end:
+            break
+    mul = K1 + ((z & U(0xFF)) << U(1))
+    p = last64
+    w0 += U((n - 1) & 63)
+    v0 += w0
+    w0 += v0
+    x = _rot(x + y + v0 + _f64(b, p + 8), 37) * mul
+    y = _rot(y + v1 + _f64(b, p + 48), 42) * mul
+    x ^= w1 * U(9)
+    y += v0 * U(9) + _f64(b, p + 40)
+    z = _rot(z + w0, 33) * mul
+    v0, v1 = _weak32(b, p, v1 * mul, x + w0)
+    w0, w1 = _weak32(b, p + 32, z + w1, y + _f64(b, p + 16))
+    x, z = z, x
+    return _len16(_len16(v0, w0, mul) + _mix(y) * K0 + z, _len16(v1, w1, mul) + x, mul)
+
+
+@njit(cache=True)
+def fingerprint64(buf, offsets):
+    """Fingerprint64 of each string ``buf[offsets[i]:offsets[i + 1]]``."""
+    n = len(offsets) - 1
+    out = np.empty(n, np.uint64)
+    for i in range(n):
+        out[i] = _hash64(buf, offsets[i], offsets[i + 1] - offsets[i])
+    return out
+
+
+@njit(cache=True, inline="always")
+def _cat(fp1, fp2):
+    r = fp1 ^ K_MUL
+    r ^= _mix(fp2 * K_MUL) * K_MUL
+    r *= K_MUL
+    r = _mix(r) * K_MUL
+    return _mix(r)
+
+
+@njit(cache=True)
+def fingerprint_cat64(a, b):
+    """TF's FingerprintCat64(a[i], b[i]) for each i (uint64 arrays)."""
+    out = np.empty(len(a), np.uint64)
+    for i in range(len(a)):
+        out[i] = _cat(a[i], b[i])
+    return out

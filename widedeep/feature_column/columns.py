@@ -1,0 +1,682 @@
+"""The feature-column kinds of `tf.feature_column` (TF 2.15), as immutable objects.
+
+A column turns raw features into what a model consumes:
+
+* a *categorical* column gives an ``IdWeightPair``: a 2-D SparseTensor of bucket
+  ids per example (and optional per-id weights), ``num_buckets`` wide;
+* a *dense* column gives a float32 block ``[batch, *variable_shape]`` (an
+  embedding column looks its ids up in a variable the layer owns).
+
+Transforms run on NumPy arrays, vectorised; a `TransformCache` computes each
+column once per batch even when several columns share it (a vocabulary column
+both crossed and embedded, say). Names, ids and defaults are TF's; where TF
+does something surprising the comment says so.
+"""
+
+import collections
+import math
+
+import numpy as np
+
+from minitf import hashing
+from minitf.sparse import SparseTensor
+from widedeep.feature_column.inputs import (
+    FixedLenFeature,
+    VarLenFeature,
+    as_strings,
+    kind,
+    raw_feature,
+    to_sparse,
+)
+
+IdWeightPair = collections.namedtuple("IdWeightPair", ["id_tensor", "weight_tensor"])
+
+# TF's default key for FingerprintCat64 in crosses (sparse_cross_op's kDefaultHashKey).
+DEFAULT_HASH_KEY = 0xDECAFCAFFE
+_DTYPES = {"string": "string", "str": "string", "object": "string", "int64": "int64",
+           "int32": "int32", "float32": "float32", "float64": "float64"}
+
+
+def _dtype_name(dtype, what):
+    """'string' | 'int64' | 'int32' | 'float32' | 'float64' for a dtype given as TF
+    does (a name, a NumPy dtype, str, or minitf's names)."""
+    if dtype is str or dtype is bytes:
+        return "string"
+    name = str(np.dtype(dtype)) if not isinstance(dtype, str) else dtype
+    name = {"<U0": "string", "|S0": "string", "bool": "bool"}.get(name, name)
+    if name not in _DTYPES:
+        raise ValueError(f"{what}: dtype must be one of {sorted(set(_DTYPES.values()))}, "
+                         f"got {dtype!r}")
+    return _DTYPES[name]
+
+
+class TransformCache:
+    """Transforms of one batch of `features`, each column computed once."""
+
+    def __init__(self, features):
+        if not isinstance(features, dict):
+            raise TypeError(f"features must be a dict of name -> array, got "
+                            f"{type(features).__name__}")
+        self.features = features
+        self._done = {}
+
+    def raw(self, key, column_name):
+        return raw_feature(self.features, key, column_name)
+
+    def get(self, column):
+        if column not in self._done:
+            self._done[column] = column._transform(self)
+        return self._done[column]
+
+
+class FeatureColumn:
+    """Common surface: `name`, `parse_example_spec`, JSON config."""
+
+    _kind = None  # TF's class name, used in the JSON config
+
+    def __lt__(self, other):  # columns sort by name, as TF's layers order them
+        return self.name < other.name
+
+    def get_config(self):
+        """A JSON-able dict from which `from_config` rebuilds this column exactly."""
+        cfg = {}
+        for f, v in zip(self._fields, self):
+            if isinstance(v, FeatureColumn):
+                v = serialize(v)
+            elif isinstance(v, tuple) and any(isinstance(c, FeatureColumn) for c in v):
+                v = [serialize(c) if isinstance(c, FeatureColumn) else c for c in v]
+            elif isinstance(v, tuple):
+                v = list(v)
+            cfg[f] = v
+        return cfg
+
+
+class DenseColumn(FeatureColumn):
+    pass
+
+
+class CategoricalColumn(FeatureColumn):
+    def id_weight_pair(self, cache):
+        return cache.get(self)
+
+
+# --- numeric and bucketized ---------------------------------------------------------------
+class NumericColumn(DenseColumn, collections.namedtuple(
+        "NumericColumn", ["key", "shape", "default_value", "dtype", "normalizer_fn"])):
+    """`numeric_column`: the feature as float32 ``[batch, *shape]``."""
+
+    _kind = "NumericColumn"
+
+    @property
+    def name(self):
+        return self.key
+
+    @property
+    def variable_shape(self):
+        return self.shape
+
+    @property
+    def parse_example_spec(self):
+        return {self.key: FixedLenFeature(self.shape, self.dtype, self.default_value)}
+
+    def _transform(self, cache):
+        x = cache.raw(self.key, self.name)
+        if isinstance(x, SparseTensor):
+            raise ValueError(f"numeric_column '{self.key}': the feature must be dense (an "
+                             f"array), got a SparseTensor")
+        if kind(x) not in ("int", "float", "bool"):
+            raise ValueError(f"numeric_column '{self.key}': expected numbers, got dtype "
+                             f"{x.dtype}")
+        if self.normalizer_fn is not None:
+            x = np.asarray(self.normalizer_fn(x))
+        n = int(np.prod(self.shape))
+        if x[0:1].size and x[0].size != n:
+            raise ValueError(f"numeric_column '{self.key}': expected {n} value(s) per example "
+                             f"(shape {self.shape}), got shape {x.shape[1:]}")
+        return x.astype(np.float32, copy=False).reshape((len(x),) + tuple(self.shape))
+
+    def dense(self, cache, layer=None):
+        return cache.get(self)
+
+    def get_config(self):
+        if self.normalizer_fn is not None:
+            raise ValueError(
+                f"numeric_column '{self.key}': its normalizer_fn {self.normalizer_fn!r} is "
+                f"Python code and cannot be written to JSON. Normalize the feature in the "
+                f"input_fn and in the serving input receiver instead, or use "
+                f"normalizer_fn=None.")
+        cfg = super().get_config()
+        cfg["shape"] = list(self.shape)
+        if self.default_value is not None:
+            cfg["default_value"] = np.asarray(self.default_value).tolist()
+        return cfg
+
+
+class BucketizedColumn(DenseColumn, CategoricalColumn, collections.namedtuple(
+        "BucketizedColumn", ["source_column", "boundaries"])):
+    """`bucketized_column`: bucket b holds boundaries[b-1] <= x < boundaries[b]."""
+
+    _kind = "BucketizedColumn"
+
+    @property
+    def name(self):
+        return f"{self.source_column.name}_bucketized"
+
+    @property
+    def parse_example_spec(self):
+        return self.source_column.parse_example_spec
+
+    @property
+    def num_buckets(self):
+        return (len(self.boundaries) + 1) * self.source_column.shape[0]
+
+    @property
+    def variable_shape(self):
+        return tuple(self.source_column.shape) + (len(self.boundaries) + 1,)
+
+    def _transform(self, cache):
+        x = cache.get(self.source_column)
+        return np.searchsorted(np.asarray(self.boundaries, np.float64), x.astype(np.float64),
+                               side="right").astype(np.int64)
+
+    def dense(self, cache, layer=None):
+        """One-hot ``[batch, dim, len(boundaries) + 1]``."""
+        b = cache.get(self)
+        return np.eye(len(self.boundaries) + 1, dtype=np.float32)[b]
+
+    def id_weight_pair(self, cache):
+        """Ids ``bucket + (len(boundaries) + 1) * i`` for the i-th source value, so
+        each dimension of the source has its own buckets."""
+        b = cache.get(self)
+        batch, dim = b.shape
+        rows = np.repeat(np.arange(batch, dtype=np.int64), dim)
+        cols = np.tile(np.arange(dim, dtype=np.int64), batch)
+        ids = b.reshape(-1) + (len(self.boundaries) + 1) * cols
+        return IdWeightPair(SparseTensor(np.stack([rows, cols], 1), ids, [batch, dim]), None)
+
+
+# --- categorical from raw values ----------------------------------------------------------
+def _categorical_input(cache, column, want):
+    """The column's feature as a SparseTensor without missing cells, checking that
+    its values are `want` ('string' or 'int')."""
+    sp = to_sparse(cache.raw(column.key, column.name))
+    got = kind(sp.values)
+    if want == "int" and got != "int" or want == "string" and got != "string":
+        raise ValueError(f"{type(column).__name__} '{column.key}': column dtype is "
+                         f"{column.dtype} but the feature holds {got} values "
+                         f"(dtype {sp.values.dtype})")
+    return sp
+
+
+def _with_values(sp, values):
+    return SparseTensor(sp.indices, values, sp.dense_shape)
+
+
+class HashedCategoricalColumn(CategoricalColumn, collections.namedtuple(
+        "HashedCategoricalColumn", ["key", "hash_bucket_size", "dtype"])):
+    """`categorical_column_with_hash_bucket`: id = Fingerprint64(value) % size; an
+    integer value is hashed as its decimal string, as TF's ``as_string`` gives it."""
+
+    _kind = "HashedCategoricalColumn"
+
+    @property
+    def name(self):
+        return self.key
+
+    @property
+    def num_buckets(self):
+        return self.hash_bucket_size
+
+    @property
+    def parse_example_spec(self):
+        return {self.key: VarLenFeature(self.dtype)}
+
+    def _transform(self, cache):
+        sp = _categorical_input(cache, self, "string" if self.dtype == "string" else "int")
+        values = (as_strings(sp.values, self.key) if self.dtype == "string"
+                  else sp.values.astype(np.int64).astype(str))
+        ids = hashing.to_hash_bucket_fast(values, self.hash_bucket_size).astype(np.int64)
+        return IdWeightPair(_with_values(sp, ids), None)
+
+
+class _VocabularyLookup:
+    """Shared by the vocabulary list and file columns: value -> index in the
+    vocabulary; out of vocabulary -> vocab_size + hash % num_oov_buckets, or
+    default_value when there are no OOV buckets."""
+
+    def _table(self):
+        """(sorted keys, their positions in the vocabulary), built on first use.
+        (Columns are namedtuples; the subclass's instance dict holds the cache.)"""
+        t = self.__dict__.get("_table_cache")
+        if t is None:
+            vocab = self._vocabulary()
+            keys = (np.asarray(vocab, str) if self.dtype == "string"
+                    else np.asarray(vocab, np.int64))
+            order = np.argsort(keys, kind="stable")
+            t = self.__dict__["_table_cache"] = (keys[order], order.astype(np.int64))
+        return t
+
+    def _lookup(self, values):
+        keys, pos = self._table()
+        values = (as_strings(values, self.key) if self.dtype == "string"
+                  else values.astype(np.int64))
+        if len(keys):
+            at = np.minimum(np.searchsorted(keys, values), len(keys) - 1)
+            found = keys[at] == values
+            ids = np.where(found, pos[at], self.default_value).astype(np.int64)
+        else:
+            found = np.zeros(values.shape, bool)
+            ids = np.full(values.shape, self.default_value, np.int64)
+        if self.num_oov_buckets and not found.all():
+            miss = ~found
+            s = values[miss] if self.dtype == "string" else values[miss].astype(str)
+            ids[miss] = len(keys) + hashing.to_hash_bucket_fast(s, self.num_oov_buckets)
+        return ids
+
+    @property
+    def num_buckets(self):
+        return self._vocab_size() + self.num_oov_buckets
+
+    @property
+    def parse_example_spec(self):
+        return {self.key: VarLenFeature(self.dtype)}
+
+    def _transform(self, cache):
+        sp = _categorical_input(cache, self, "string" if self.dtype == "string" else "int")
+        return IdWeightPair(_with_values(sp, self._lookup(sp.values)), None)
+
+
+class VocabularyListCategoricalColumn(_VocabularyLookup, CategoricalColumn,
+                                      collections.namedtuple(
+                                          "VocabularyListCategoricalColumn",
+                                          ["key", "vocabulary_list", "dtype", "default_value",
+                                           "num_oov_buckets"])):
+    """`categorical_column_with_vocabulary_list`."""
+
+    _kind = "VocabularyListCategoricalColumn"
+
+    @property
+    def name(self):
+        return self.key
+
+    def _vocabulary(self):
+        return self.vocabulary_list
+
+    def _vocab_size(self):
+        return len(self.vocabulary_list)
+
+
+class VocabularyFileCategoricalColumn(_VocabularyLookup, CategoricalColumn,
+                                      collections.namedtuple(
+                                          "VocabularyFileCategoricalColumn",
+                                          ["key", "vocabulary_file", "vocabulary_size",
+                                           "num_oov_buckets", "dtype", "default_value",
+                                           "file_format"])):
+    """`categorical_column_with_vocabulary_file`: one token per line; the first
+    `vocabulary_size` lines are the vocabulary."""
+
+    _kind = "VocabularyFileCategoricalColumn"
+
+    @property
+    def name(self):
+        return self.key
+
+    def _vocabulary(self):
+        tokens = read_vocabulary_file(self.vocabulary_file, self.key)
+        if self.vocabulary_size is not None:
+            if len(tokens) < self.vocabulary_size:
+                raise ValueError(
+                    f"categorical_column_with_vocabulary_file '{self.key}': vocabulary_size "
+                    f"is {self.vocabulary_size} but {self.vocabulary_file} has only "
+                    f"{len(tokens)} lines")
+            tokens = tokens[:self.vocabulary_size]
+        return tokens if self.dtype == "string" else [int(t) for t in tokens]
+
+    def _vocab_size(self):
+        return self.vocabulary_size
+
+
+def read_vocabulary_file(path, key):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [line.rstrip("\r\n") for line in f]
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"vocabulary file for column '{key}' cannot be read: {path}: "
+                         f"{e}") from None
+
+
+class IdentityCategoricalColumn(CategoricalColumn, collections.namedtuple(
+        "IdentityCategoricalColumn", ["key", "number_buckets", "default_value"])):
+    """`categorical_column_with_identity`: the value is the id; out-of-range values
+    take `default_value`, or raise when it is None."""
+
+    _kind = "IdentityCategoricalColumn"
+
+    @property
+    def name(self):
+        return self.key
+
+    @property
+    def num_buckets(self):
+        return self.number_buckets
+
+    @property
+    def parse_example_spec(self):
+        return {self.key: VarLenFeature("int64")}
+
+    def _transform(self, cache):
+        sp = _categorical_input(cache, self, "int")
+        ids = sp.values.astype(np.int64)
+        bad = (ids < 0) | (ids >= self.number_buckets)
+        if bad.any():
+            if self.default_value is None:
+                raise ValueError(
+                    f"categorical_column_with_identity '{self.key}': value {int(ids[bad][0])} "
+                    f"is not in [0, {self.number_buckets}) and default_value is None")
+            ids = np.where(bad, self.default_value, ids)
+        return IdWeightPair(_with_values(sp, ids), None)
+
+
+class WeightedCategoricalColumn(CategoricalColumn, collections.namedtuple(
+        "WeightedCategoricalColumn", ["categorical_column", "weight_feature_key", "dtype"])):
+    """`weighted_categorical_column`: the ids of `categorical_column`, each with the
+    weight at the same position of feature `weight_feature_key`. As TF, weights
+    of 0 in a dense weight feature count as missing and are dropped."""
+
+    _kind = "WeightedCategoricalColumn"
+
+    @property
+    def name(self):
+        return f"{self.categorical_column.name}_weighted_by_{self.weight_feature_key}"
+
+    @property
+    def num_buckets(self):
+        return self.categorical_column.num_buckets
+
+    @property
+    def parse_example_spec(self):
+        spec = dict(self.categorical_column.parse_example_spec)
+        spec[self.weight_feature_key] = VarLenFeature(self.dtype)
+        return spec
+
+    def _transform(self, cache):
+        w = to_sparse(cache.raw(self.weight_feature_key, self.name), ignore_value=0.0)
+        if kind(w.values) != "float":
+            raise ValueError(f"weighted_categorical_column '{self.name}': weights in "
+                             f"'{self.weight_feature_key}' must be float, got {w.values.dtype}")
+        ids = self.categorical_column.id_weight_pair(cache).id_tensor
+        if ids.indices.shape != w.indices.shape or not np.array_equal(ids.indices, w.indices):
+            raise ValueError(
+                f"weighted_categorical_column '{self.name}': the weights in "
+                f"'{self.weight_feature_key}' must sit at the same positions as the ids of "
+                f"'{self.categorical_column.name}' ({len(ids.values)} ids, "
+                f"{len(w.values)} weights)")
+        return IdWeightPair(ids, _with_values(w, w.values.astype(np.float32)))
+
+
+class CrossedColumn(CategoricalColumn, collections.namedtuple(
+        "CrossedColumn", ["keys", "hash_bucket_size", "hash_key"])):
+    """`crossed_column`: every combination of one value from each key, per example,
+    hashed: ``h = hash_key; h = FingerprintCat64(h, hash(value_i)) for each key;
+    id = h % hash_bucket_size``, with strings hashed by Fingerprint64 and ids
+    taken as they are.
+
+    As TF's sparse_cross does: keys given as columns (sparse inputs) come before
+    keys given as raw feature names (dense inputs) in the hash chain; within a
+    row, the combinations run with the last key varying fastest; raw features
+    keep every value, '' included.
+    """
+
+    _kind = "CrossedColumn"
+
+    @property
+    def name(self):
+        return "_X_".join(sorted(k if isinstance(k, str) else k.name for k in self._leaves()))
+
+    @property
+    def num_buckets(self):
+        return self.hash_bucket_size
+
+    def _leaves(self):
+        out = []
+        for k in self.keys:
+            out.extend(k._leaves() if isinstance(k, CrossedColumn) else [k])
+        return out
+
+    @property
+    def parse_example_spec(self):
+        spec = {}
+        for k in self._leaves():
+            spec.update({k: VarLenFeature("string")} if isinstance(k, str)
+                        else k.parse_example_spec)
+        return spec
+
+    def _transform(self, cache):
+        sparse, dense = [], []
+        for k in self._leaves():
+            if isinstance(k, str):
+                x = cache.raw(k, self.name)
+                (sparse if isinstance(x, SparseTensor) else dense).append(x)
+            else:
+                pair = k.id_weight_pair(cache)
+                if pair.weight_tensor is not None:
+                    raise ValueError(f"crossed_column '{self.name}': key '{k.name}' has "
+                                     f"weights, which crossed_column does not support")
+                sparse.append(pair.id_tensor)
+        hash_key = DEFAULT_HASH_KEY if self.hash_key is None else self.hash_key
+        return IdWeightPair(cross_hashed(sparse + dense, self.hash_bucket_size, hash_key,
+                                         self.name), None)
+
+
+def _per_row(x):
+    """(counts [batch], start [batch], values [n]) of a 2-D SparseTensor or dense
+    array, values in row-major order."""
+    if isinstance(x, SparseTensor):
+        order = np.lexsort((x.indices[:, 1], x.indices[:, 0]))
+        rows, values = x.indices[order, 0], x.values[order]
+        counts = np.bincount(rows, minlength=int(x.dense_shape[0])).astype(np.int64)
+    else:
+        x = x.reshape(len(x), -1)
+        values = x.reshape(-1)
+        counts = np.full(len(x), x.shape[1], np.int64)
+    return counts, np.cumsum(counts) - counts, values
+
+
+def _value_hashes(values, what):
+    """uint64 per value: Fingerprint64 of a string, an integer as it is."""
+    if kind(values) == "string":
+        return hashing.fingerprint64(as_strings(values, what)).astype(np.uint64)
+    if kind(values) != "int":
+        raise ValueError(f"{what}: crossed features must be strings or integers, got "
+                         f"{np.asarray(values).dtype}")
+    return values.astype(np.int64).view(np.uint64) if values.dtype == np.int64 else \
+        values.astype(np.int64).view(np.uint64)
+
+
+def cross_hashed(inputs, num_buckets, hash_key, what="crossed_column"):
+    """TF's ``sparse_cross_hashed``: a SparseTensor [batch, max combinations] of the
+    hashed crosses, vectorised over all combinations of the batch."""
+    parts = [_per_row(x) for x in inputs]
+    batch = len(parts[0][0])
+    if any(len(p[0]) != batch for p in parts):
+        raise ValueError(f"{what}: the crossed features have different batch sizes: "
+                         f"{[len(p[0]) for p in parts]}")
+    counts = np.stack([p[0] for p in parts])                       # [features, batch]
+    total = counts.prod(axis=0)                                    # combinations per row
+    row = np.repeat(np.arange(batch, dtype=np.int64), total)
+    pos = np.arange(len(row), dtype=np.int64) - np.repeat(np.cumsum(total) - total, total)
+    h = np.full(len(row), np.uint64(hash_key), np.uint64)
+    # Mixed radix: the last feature varies fastest.
+    stride = np.ones(batch, np.int64)
+    strides = []
+    for c in counts[::-1]:
+        strides.append(stride.copy())
+        stride = stride * c
+    strides = strides[::-1]
+    for (cnt, start, values), st in zip(parts, strides):
+        if not len(row):
+            break
+        k = start[row] + (pos // st[row]) % cnt[row]
+        h = hashing.fingerprint_cat64(h, _value_hashes(values[k], what))
+    ids = (h % np.uint64(num_buckets)).astype(np.int64)
+    width = int(total.max()) if batch else 0
+    return SparseTensor(np.stack([row, pos], 1), ids, [batch, width])
+
+
+# --- dense from categorical ---------------------------------------------------------------
+class IndicatorColumn(DenseColumn, collections.namedtuple(
+        "IndicatorColumn", ["categorical_column"])):
+    """`indicator_column`: a multi-hot [batch, num_buckets] float32 (counts for
+    repeated ids; the weights, summed, for a weighted column; invalid ids give 0)."""
+
+    _kind = "IndicatorColumn"
+
+    @property
+    def name(self):
+        return f"{self.categorical_column.name}_indicator"
+
+    @property
+    def variable_shape(self):
+        return (1, self.categorical_column.num_buckets)
+
+    @property
+    def parse_example_spec(self):
+        return self.categorical_column.parse_example_spec
+
+    def _transform(self, cache):
+        ids, weights = self.categorical_column.id_weight_pair(cache)
+        n = self.categorical_column.num_buckets
+        batch = int(ids.dense_shape[0])
+        v = ids.values.astype(np.int64)
+        ok = (v >= 0) & (v < n)
+        w = np.ones(len(v), np.float32) if weights is None else weights.values.astype(np.float32)
+        flat = ids.indices[ok, 0] * n + v[ok]
+        return np.bincount(flat, w[ok], minlength=batch * n).astype(np.float32).reshape(batch, n)
+
+    def dense(self, cache, layer=None):
+        return cache.get(self)
+
+
+class EmbeddingColumn(DenseColumn, collections.namedtuple(
+        "EmbeddingColumn", ["categorical_column", "dimension", "combiner", "initializer",
+                            "ckpt_to_load_from", "tensor_name_in_ckpt", "max_norm",
+                            "trainable", "use_safe_embedding_lookup"])):
+    """`embedding_column`: safe_embedding_lookup_sparse of the ids in a
+    [num_buckets, dimension] variable that the layer using the column owns."""
+
+    _kind = "EmbeddingColumn"
+
+    @property
+    def name(self):
+        return f"{self.categorical_column.name}_embedding"
+
+    @property
+    def variable_shape(self):
+        return (self.dimension,)
+
+    @property
+    def parse_example_spec(self):
+        return self.categorical_column.parse_example_spec
+
+    def _transform(self, cache):
+        return self.categorical_column.id_weight_pair(cache)
+
+    def table_shape(self):
+        return (self.categorical_column.num_buckets, self.dimension)
+
+    def dense(self, cache, layer):
+        import minitf as tf
+        ids, weights = cache.get(self)
+        table = layer.embedding_table(self)
+        return tf.nn.safe_embedding_lookup_sparse(table, ids, weights, combiner=self.combiner,
+                                                  max_norm=self.max_norm)
+
+    def get_config(self):
+        cfg = FeatureColumn.get_config(self)
+        cfg["initializer"] = _initializer_config(self.initializer, self.name)
+        return cfg
+
+
+class SharedEmbeddingColumn(DenseColumn, collections.namedtuple(
+        "SharedEmbeddingColumn", ["categorical_column", "dimension", "combiner",
+                                  "initializer", "shared_embedding_collection_name",
+                                  "ckpt_to_load_from", "tensor_name_in_ckpt", "max_norm",
+                                  "trainable", "use_safe_embedding_lookup"])):
+    """One of `shared_embeddings`: like an embedding column, but every column of
+    the group looks up the same variable, named by the collection."""
+
+    _kind = "SharedEmbeddingColumn"
+
+    @property
+    def name(self):
+        return f"{self.categorical_column.name}_shared_embedding"
+
+    @property
+    def variable_shape(self):
+        return (self.dimension,)
+
+    @property
+    def parse_example_spec(self):
+        return self.categorical_column.parse_example_spec
+
+    _transform = EmbeddingColumn._transform
+    table_shape = EmbeddingColumn.table_shape
+    dense = EmbeddingColumn.dense
+    get_config = EmbeddingColumn.get_config
+
+
+def _initializer_config(init, name):
+    """JSON for an embedding initializer: None (TF's default) or an initializer
+    object with get_config; anything else cannot be exported."""
+    if init is None:
+        return None
+    if hasattr(init, "get_config"):
+        return {"class_name": type(init).__name__, "config": init.get_config()}
+    raise ValueError(f"column '{name}': initializer {init!r} cannot be written to JSON; use "
+                     f"a minitf.initializers object (e.g. TruncatedNormal) or None")
+
+
+def default_embedding_initializer(dimension):
+    """TF's default for embedding columns: truncated normal, mean 0, stddev
+    1/sqrt(dimension)."""
+    from minitf import initializers
+    return initializers.TruncatedNormal(mean=0.0, stddev=1.0 / math.sqrt(dimension))
+
+
+# --- JSON -----------------------------------------------------------------------------------
+_KINDS = {c._kind: c for c in (
+    NumericColumn, BucketizedColumn, HashedCategoricalColumn, VocabularyListCategoricalColumn,
+    VocabularyFileCategoricalColumn, IdentityCategoricalColumn, WeightedCategoricalColumn,
+    CrossedColumn, IndicatorColumn, EmbeddingColumn, SharedEmbeddingColumn)}
+
+
+def serialize(column):
+    """``{"class_name": kind, "config": {...}}``, as TF's serialize_feature_column."""
+    return {"class_name": column._kind, "config": column.get_config()}
+
+
+def deserialize(config):
+    """Rebuilds a column from `serialize`'s output (nested columns included)."""
+    try:
+        cls = _KINDS[config["class_name"]]
+    except (KeyError, TypeError):
+        raise ValueError(f"not a feature column config: {config!r:.200}") from None
+    cfg = dict(config["config"])
+    if set(cfg) != set(cls._fields):
+        raise ValueError(f"{config['class_name']} config has keys {sorted(cfg)}, expected "
+                         f"{sorted(cls._fields)}")
+    for f, v in cfg.items():
+        if isinstance(v, dict) and "class_name" in v and v["class_name"] in _KINDS:
+            cfg[f] = deserialize(v)
+        elif isinstance(v, list):
+            cfg[f] = tuple(deserialize(c) if isinstance(c, dict) else c for c in v)
+    if cls is NumericColumn and cfg["default_value"] is not None:
+        cfg["default_value"] = _tuplify(cfg["default_value"])
+    if cfg.get("initializer") is not None:
+        from minitf import initializers
+        cfg["initializer"] = initializers.get(cfg["initializer"])
+    return cls(**cfg)
+
+
+def _tuplify(v):
+    return tuple(_tuplify(x) for x in v) if isinstance(v, list) else v
