@@ -12,7 +12,8 @@ flattened to [batch, -1] and concatenated, columns sorted by name. Embedding
 columns look up tables this layer creates.
 
 Both sort their columns by name, as TF does, and create their variables when
-built, named as in a TF 2.15 estimator checkpoint (the default scopes are the
+built, through `widedeep.variables.get_variable` (so an estimator's open
+variable store hands back the same ones on every batch), named as in a TF 2.15 estimator checkpoint (the default scopes are the
 canned estimators'). A `TransformCache` may be passed instead of a features
 dict so both layers share one transform of the batch.
 """
@@ -20,6 +21,7 @@ dict so both layers share one transform of the batch.
 import numpy as np
 
 import minitf as tf
+from widedeep.variables import get_variable
 from widedeep.feature_column.columns import (
     BucketizedColumn,
     CategoricalColumn,
@@ -90,11 +92,9 @@ class LinearModel:
         for c in self.columns:
             rows = (c.num_buckets if isinstance(c, CategoricalColumn)
                     else int(np.prod(c.variable_shape)))
-            self.weights[c] = tf.Variable(np.zeros((rows, self.units), np.float32),
-                                          name=f"{prefix}/{c.name}/weights",
-                                          trainable=trainable)
-        self.bias = tf.Variable(np.zeros(self.units, np.float32),
-                                name=f"{prefix}/bias_weights", trainable=trainable)
+            self.weights[c] = get_variable(f"{prefix}/{c.name}/weights", (rows, self.units),
+                                           trainable=trainable)
+        self.bias = get_variable(f"{prefix}/bias_weights", (self.units,), trainable=trainable)
 
     @property
     def variables(self):
@@ -159,8 +159,9 @@ class DenseFeatures:
     @staticmethod
     def _table(c, name, trainable):
         init = c.initializer or default_embedding_initializer(c.dimension)
-        return tf.Variable(_initial(init, c.table_shape(), name), name=name,
-                           trainable=trainable and c.trainable)
+        return get_variable(name, c.table_shape(),
+                            initializer=lambda shape, dtype: _initial(init, shape, name),
+                            trainable=trainable and c.trainable)
 
     @property
     def variables(self):

@@ -1,0 +1,185 @@
+"""HDF5 checkpoints with TF's variable names, and TF's `checkpoint` state file.
+
+A checkpoint for step N is ``<model_dir>/model.ckpt-N.h5``: one dataset per
+variable at its TF name (the slashes become HDF5 groups), e.g.
+``dnn/hiddenlayer_0/kernel`` or ``training/Adagrad/dnn/logits/bias/accumulator``.
+The checkpoint's *prefix* (what `latest_checkpoint` returns, as TF does) is
+``<model_dir>/model.ckpt-N``.
+
+Writes are atomic: the file is written under a temporary name, flushed,
+fsynced and renamed; only then does the ``checkpoint`` state file (itself
+replaced atomically) name it. A crash at any moment leaves the latest named
+checkpoint intact. Reading never executes anything from the file.
+"""
+
+import os
+import re
+import time
+
+import h5py
+import numpy as np
+
+STATE_FILE = "checkpoint"
+SUFFIX = ".h5"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, truncated, corrupted or not ours."""
+
+
+def _path(prefix):
+    return prefix if prefix.endswith(SUFFIX) else prefix + SUFFIX
+
+
+def write(prefix, values, step=None):
+    """Writes {name: array} to ``prefix + '.h5'`` atomically. Returns the prefix."""
+    final = _path(prefix)
+    tmp = f"{final}.tmp-{os.getpid()}"
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = "widedeep-checkpoint"
+            f.attrs["version"] = 1
+            if step is not None:
+                f.attrs["global_step"] = int(step)
+            for name in sorted(values):
+                v = np.asarray(values[name])
+                if v.dtype.kind in "OU":
+                    v = np.asarray(v, dtype=h5py.string_dtype())
+                f.create_dataset(name, data=v)
+            f.flush()
+            os.fsync(f.id.get_vfd_handle())
+        os.replace(tmp, final)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return prefix[:-len(SUFFIX)] if prefix.endswith(SUFFIX) else prefix
+
+
+def _open(prefix):
+    path = _path(prefix)
+    if not os.path.exists(path):
+        raise CheckpointError(f"checkpoint file {path} does not exist")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise CheckpointError(f"checkpoint file {path} is unreadable (truncated or "
+                              f"corrupted?): {e}") from None
+    if f.attrs.get("format") != "widedeep-checkpoint":
+        f.close()
+        raise CheckpointError(f"{path} is not a widedeep checkpoint")
+    return f
+
+
+def list_variables(prefix):
+    """[(name, shape)] of a checkpoint, sorted by name (as tf.train.list_variables)."""
+    out = []
+    with _open(prefix) as f:
+        f.visititems(lambda n, o: out.append((n, tuple(o.shape)))
+                     if isinstance(o, h5py.Dataset) else None)
+    return sorted(out)
+
+
+def read(prefix, names=None):
+    """{name: ndarray} of every variable, or of `names`."""
+    path = _path(prefix)
+    out = {}
+    try:
+        with _open(prefix) as f:
+            if names is None:
+                names = []
+                f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset)
+                             else None)
+            for n in names:
+                if n not in f or not isinstance(f[n], h5py.Dataset):
+                    raise CheckpointError(f"variable {n!r} is not in checkpoint {path}")
+                v = f[n][()]
+                if isinstance(v, bytes) or (isinstance(v, np.ndarray) and v.dtype.kind == "O"):
+                    v = np.asarray(v, dtype=object)
+                out[n] = v
+    except CheckpointError:
+        raise
+    except (OSError, KeyError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"checkpoint file {path} is unreadable (truncated or "
+                              f"corrupted?): {e}") from None
+    return out
+
+
+# --- the `checkpoint` state file -----------------------------------------------------------
+def _state_path(model_dir):
+    return os.path.join(model_dir, STATE_FILE)
+
+
+def read_state(model_dir):
+    """(latest prefix or None, [all prefixes]) from ``model_dir/checkpoint``."""
+    try:
+        with open(_state_path(model_dir), encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return None, []
+    latest = re.search(r'^model_checkpoint_path:\s*"(.*)"', text, re.M)
+    every = re.findall(r'^all_model_checkpoint_paths:\s*"(.*)"', text, re.M)
+    absolute = [p if os.path.isabs(p) else os.path.join(model_dir, p) for p in every]
+    return (None if latest is None else (latest.group(1) if os.path.isabs(latest.group(1))
+                                         else os.path.join(model_dir, latest.group(1)))), absolute
+
+
+def write_state(model_dir, latest, every):
+    """Replaces the state file (TF's text format, paths relative to model_dir)."""
+    def rel(p):
+        return os.path.relpath(p, model_dir) if os.path.dirname(p) == model_dir.rstrip("/") \
+            else p
+    lines = [f'model_checkpoint_path: "{rel(latest)}"']
+    lines += [f'all_model_checkpoint_paths: "{rel(p)}"' for p in every]
+    lines.append(f"last_preserved_timestamp: {time.time()}")
+    tmp = _state_path(model_dir) + f".tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, _state_path(model_dir))
+
+
+def latest_checkpoint(model_dir):
+    """The latest checkpoint's prefix in `model_dir`, or None (as
+    tf.train.latest_checkpoint): only one whose file exists."""
+    if not model_dir or not os.path.isdir(model_dir):
+        return None
+    latest, _ = read_state(model_dir)
+    if latest is not None and os.path.exists(_path(latest)):
+        return latest
+    return None
+
+
+def step_of(prefix):
+    m = re.search(r"-(\d+)$", prefix)
+    return int(m.group(1)) if m else None
+
+
+class Saver:
+    """Saves `values` as ``model.ckpt-<step>`` and keeps the newest
+    `keep_checkpoint_max` (0 or None: all), plus one every
+    `keep_checkpoint_every_n_hours`, as tf.train.Saver does."""
+
+    def __init__(self, model_dir, keep_checkpoint_max=5, keep_checkpoint_every_n_hours=10000):
+        self.model_dir = model_dir
+        self.max_to_keep = keep_checkpoint_max
+        self.keep_every = keep_checkpoint_every_n_hours * 3600.0
+        self._last_kept_time = time.time()
+
+    def save(self, values, step):
+        os.makedirs(self.model_dir, exist_ok=True)
+        prefix = write(os.path.join(self.model_dir, f"model.ckpt-{int(step)}"), values, step)
+        _, every = read_state(self.model_dir)
+        every = [p for p in every if p != prefix and os.path.exists(_path(p))] + [prefix]
+        if self.max_to_keep:
+            while len(every) > self.max_to_keep:
+                old = every.pop(0)
+                if time.time() - self._last_kept_time >= self.keep_every:
+                    self._last_kept_time = time.time()  # preserved, but no longer listed
+                    continue
+                try:
+                    os.remove(_path(old))
+                except FileNotFoundError:
+                    pass
+        write_state(self.model_dir, prefix, every)
+        return prefix
