@@ -13,15 +13,15 @@ columns look up tables this layer creates.
 
 Both sort their columns by name, as TF does, and create their variables when
 built, through `widedeep.variables.get_variable` (so an estimator's open
-variable store hands back the same ones on every batch), named as in a TF 2.15 estimator checkpoint (the default scopes are the
-canned estimators'). A `TransformCache` may be passed instead of a features
-dict so both layers share one transform of the batch.
+variable store hands back the same ones on every batch), named as in a TF 2.15
+estimator checkpoint (the default scopes are the canned estimators'). A
+`TransformCache` may be passed instead of a features dict so both layers share
+one transform of the batch.
 """
 
 import numpy as np
 
 import minitf as tf
-from widedeep.variables import get_variable
 from widedeep.feature_column.columns import (
     BucketizedColumn,
     CategoricalColumn,
@@ -31,6 +31,7 @@ from widedeep.feature_column.columns import (
     TransformCache,
     default_embedding_initializer,
 )
+from widedeep.variables import get_variable
 
 
 def _sorted_unique(feature_columns, what):
