@@ -12,7 +12,8 @@ sparse ones backed by Numba kernels), and TF's names for all of them::
 
 # tensor first: it binds Tensor's operators to the ops modules, which import it back.
 from minitf.tensor import Tensor, Variable, constant, convert_to_tensor  # noqa: F401, I001
-from minitf import hashing, initializers, math, nn, random, sparse  # noqa: F401
+from minitf import (  # noqa: F401
+    compat, data, hashing, initializers, math, nn, optimizers, random, schedules, sparse, train)
 from minitf.autodiff import GradientTape, stop_recording  # noqa: F401
 from minitf.ops.array import (  # noqa: F401
     broadcast_to, concat, expand_dims, fill, gather, identity, one_hot, ones, ones_like, range,

@@ -1,0 +1,44 @@
+"""Adagrad, as TF's legacy Keras Adagrad (kernels ApplyAdagradV2 / SparseApplyAdagradV2):
+
+    accumulator += g^2
+    var -= g * lr / (sqrt(accumulator) + epsilon)
+"""
+
+import numpy as np
+
+from minitf.kernels import optimizers as K
+from minitf.optimizers.optimizer import Optimizer
+
+
+class Adagrad(Optimizer):
+    """Args (TF's names and defaults): learning_rate=0.001,
+    initial_accumulator_value=0.1, epsilon=1e-7; slot 'accumulator'."""
+
+    _HYPERS = ("learning_rate", "decay")
+    _SLOTS = ("accumulator",)
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
+                 name="Adagrad", decay=0.0, **kwargs):
+        if initial_accumulator_value < 0.0:
+            raise ValueError(f"initial_accumulator_value must be non-negative: "
+                             f"{initial_accumulator_value}")
+        super().__init__(name, learning_rate=kwargs.pop("lr", learning_rate), decay=decay)
+        self._check_hyper("learning_rate", self._hyper["learning_rate"])
+        self._check_hyper("decay", decay)
+        self.initial_accumulator_value = initial_accumulator_value
+        self.epsilon = 1e-7 if epsilon is None else epsilon
+
+    def _create_slots(self, var):
+        self.add_slot(var, "accumulator", self.initial_accumulator_value)
+
+    def _apply_dense(self, grad, var, coef):
+        acc = self.get_slot(var, "accumulator")
+        eps = var.dtype.type(self.epsilon)
+        acc += grad * grad
+        var._value = var._value - grad * coef["lr_t"] / (np.sqrt(acc) + eps)
+
+    def _apply_sparse(self, values, rows, var, coef):
+        acc = self.get_slot(var, "accumulator")
+        K.sparse_adagrad(self._rows(var), acc.reshape(len(acc), -1), rows,
+                         values.reshape(len(rows), -1), coef["lr_t"],
+                         var.dtype.type(self.epsilon))

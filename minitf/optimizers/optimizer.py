@@ -1,0 +1,229 @@
+"""The optimizer base: hyperparameters, slots, iterations, checkpoint state.
+
+It follows TF 2.15's legacy Keras optimizers (`tf.keras.optimizers.legacy.*`,
+what tf.estimator uses), whose updates are TF's C++ training kernels:
+
+* each float hyperparameter is a variable (`learning_rate`, `decay`, ...);
+  a schedule is called with `iterations`, a zero-argument callable is called,
+  at every step; the learning rate is then divided by ``1 + decay * iterations``;
+* `apply_gradients` updates every variable, then adds one to `iterations`
+  (the canned estimator makes one optimizer's `iterations` the global step);
+* an `IndexedSlices` gradient has its duplicate ids summed, then only its rows
+  are updated (subclasses' `_apply_sparse`);
+* slots and hyperparameters are named as in an estimator checkpoint:
+  ``training/<name>/<variable>/<slot>``, ``training/<name>/<hyper>``,
+  ``training/<name>/iter``.
+
+Subclasses give `_create_slots(var)`, `_apply_dense(grad, var, coef)` and
+`_apply_sparse(values, rows, var, coef)` (NumPy arrays; update in place or
+assign), with `coef` the step's hyperparameter values in the variable's dtype.
+"""
+
+import numpy as np
+
+from minitf.kernels.scatter import dedup_sum
+from minitf.schedules import LearningRateSchedule
+from minitf.sparse import IndexedSlices
+from minitf.tensor import Tensor, Variable
+
+SCOPE = "training"
+
+
+class Optimizer:
+    _HYPERS = ()  # names of the float hyperparameters, in TF's order
+
+    def __init__(self, name, **hypers):
+        self._name = name
+        self._hyper = {}
+        for k, v in hypers.items():
+            if k == "lr":
+                k = "learning_rate"
+            self._hyper[k] = v
+        self._slots = {}  # (var name, slot) -> ndarray
+        self._hyper_values = {}  # restored values of the hyper variables
+        self._pending = {}  # checkpoint values not yet claimed by a slot
+        self._iterations = None
+
+    # --- hyperparameters ----------------------------------------------------------------
+    def _check_hyper(self, name, value, low=0.0, low_ok=True, what=None):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value < low or (value == low and not low_ok):
+                op = ">=" if low_ok else ">"
+                raise ValueError(f"{type(self).__name__}: {what or name} must be {op} {low}, "
+                                 f"got {value}")
+
+    def _get_hyper(self, name, dtype=np.float32):
+        if name in self._hyper_values:
+            return dtype(self._hyper_values[name])
+        v = self._hyper[name]
+        if isinstance(v, LearningRateSchedule):
+            v = v(self.iterations_value())
+        elif callable(v):
+            v = v()
+        if isinstance(v, Tensor):
+            v = v.numpy()
+        return dtype(np.asarray(v))
+
+    def _decayed_lr(self, dtype=np.float32):
+        lr = self._get_hyper("learning_rate", dtype)
+        decay = self._get_hyper("decay", dtype) if "decay" in self._hyper else dtype(0)
+        if decay > 0:
+            lr = lr / (dtype(1) + decay * dtype(self.iterations_value()))
+        return lr
+
+    @property
+    def learning_rate(self):
+        return self._hyper["learning_rate"]
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self._hyper["learning_rate"] = value
+        self._hyper_values.pop("learning_rate", None)
+
+    lr = learning_rate
+
+    # --- iterations ---------------------------------------------------------------------
+    @property
+    def iterations(self):
+        if self._iterations is None:
+            self._iterations = Variable(np.int64(self._pending.pop(self._iter_name(), 0)),
+                                        name=self._iter_name(), trainable=False)
+            self._own_iterations = True
+        return self._iterations
+
+    @iterations.setter
+    def iterations(self, variable):
+        """The canned estimators make the global step one optimizer's iterations."""
+        self._iterations = variable
+        self._own_iterations = False
+
+    def iterations_value(self):
+        return int(np.asarray(self.iterations.numpy()))
+
+    def _iter_name(self):
+        return f"{SCOPE}/{self._name}/iter"
+
+    # --- slots --------------------------------------------------------------------------
+    def add_slot(self, var, slot, initializer=0.0):
+        key = (var._name, slot)
+        if key not in self._slots:
+            name = self.slot_name(var, slot)
+            if name in self._pending:
+                value = np.asarray(self._pending.pop(name), var.dtype)
+                if value.shape != var.shape:
+                    raise ValueError(f"{type(self).__name__}: restored slot {name} has shape "
+                                     f"{value.shape}, variable has {var.shape}")
+                value = value.copy()
+            else:
+                value = np.full(var.shape, initializer, var.dtype)
+            self._slots[key] = value
+        return self._slots[key]
+
+    def slot_name(self, var, slot):
+        return f"{SCOPE}/{self._name}/{var._name}/{slot}"
+
+    def get_slot(self, var, slot):
+        return self._slots[(var._name, slot)]
+
+    def get_slot_names(self):
+        return list(self._SLOTS)
+
+    # --- updates ------------------------------------------------------------------------
+    def _coefficients(self, dtype):
+        return {"lr_t": self._decayed_lr(dtype)}
+
+    def apply_gradients(self, grads_and_vars, name=None, experimental_aggregate_gradients=True):
+        """Applies each (gradient, variable) pair, skipping None gradients; then
+        iterations += 1. Returns the iterations variable."""
+        pairs = [(g, v) for g, v in grads_and_vars if g is not None]
+        if not pairs:
+            raise ValueError(f"No gradients provided for any variable: "
+                             f"{[v.name for _, v in grads_and_vars]}.")
+        coef = {}
+        for g, var in pairs:
+            if not isinstance(var, Variable):
+                raise TypeError(f"{type(self).__name__}: can only update Variables, got "
+                                f"{type(var).__name__}")
+            dt = var.dtype.type
+            if dt not in coef:
+                coef[dt] = self._coefficients(dt)
+            self._create_slots(var)
+            if isinstance(g, IndexedSlices):
+                rows, values = dedup_sum(np.asarray(g.indices, np.int64).reshape(-1),
+                                         np.asarray(g.values, var.dtype))
+                self._apply_sparse(values, rows, var, coef[dt])
+            else:
+                grad = np.asarray(g.numpy() if isinstance(g, Tensor) else g, var.dtype)
+                if grad.shape != var.shape:
+                    raise ValueError(f"gradient for {var.name} has shape {grad.shape}, the "
+                                     f"variable {var.shape}")
+                self._apply_dense(grad, var, coef[dt])
+        it = self.iterations
+        it.assign(np.asarray(it.numpy() + 1, it.dtype))
+        return it
+
+    def minimize(self, loss, var_list, grad_loss=None, name=None, tape=None):
+        """Computes gradients of `loss` (a zero-argument callable, or a Tensor with
+        the `tape` that recorded it) and applies them."""
+        from minitf.autodiff import GradientTape
+        var_list = list(var_list() if callable(var_list) else var_list)
+        if callable(loss):
+            with GradientTape() as tape:
+                value = loss()
+        else:
+            if tape is None:
+                raise ValueError("`tape` is required when a `Tensor` loss is passed.")
+            value = loss
+        grads = tape.gradient(value, var_list, output_gradients=grad_loss)
+        return self.apply_gradients(zip(grads, var_list))
+
+    @staticmethod
+    def _rows(var):
+        """The variable's buffer as [rows, cols] (a view: in-place updates stick)."""
+        v = var._value
+        if not v.flags.writeable or not v.flags.c_contiguous:
+            v = var._value = np.ascontiguousarray(v).copy()
+        return v.reshape(len(v), -1) if v.ndim else v.reshape(1, 1)
+
+    # --- state --------------------------------------------------------------------------
+    def hyper_variable_names(self):
+        """The hyperparameters TF keeps as variables: the plain numbers."""
+        return [k for k in self._HYPERS if k in self._hyper and isinstance(
+            self._hyper[k], (int, float)) and not isinstance(self._hyper[k], bool)]
+
+    def state_dict(self):
+        """{checkpoint name: array} of the hyperparameter variables, `iter` (when
+        the optimizer counts its own iterations) and every slot."""
+        out = {}
+        for k in self.hyper_variable_names():
+            out[f"{SCOPE}/{self._name}/{k}"] = np.float32(self._hyper_values.get(
+                k, self._hyper[k]))
+        if self._iterations is not None and getattr(self, "_own_iterations", False):
+            out[self._iter_name()] = np.int64(self._iterations.numpy())
+        for (var_name, slot), value in self._slots.items():
+            out[f"{SCOPE}/{self._name}/{var_name}/{slot}"] = value.copy()
+        return out
+
+    def load_state(self, values):
+        """Starts over from checkpoint `values` ({name: array}): slots are taken
+        from it as variables are first updated, hyperparameter variables and
+        `iter` at once (as a TF graph restores them)."""
+        self._slots = {}
+        prefix = f"{SCOPE}/{self._name}/"
+        self._pending = {k: v for k, v in values.items() if k.startswith(prefix)}
+        self._hyper_values = {}
+        for k in self.hyper_variable_names():
+            if prefix + k in self._pending:
+                self._hyper_values[k] = float(self._pending.pop(prefix + k))
+        if getattr(self, "_own_iterations", True):
+            self._iterations = None
+            self._own_iterations = True
+
+    def get_config(self):
+        cfg = {"name": self._name}
+        for k, v in self._hyper.items():
+            cfg[k] = v if isinstance(v, (int, float)) else repr(v)
+        return cfg
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.get_config()})"
