@@ -1,0 +1,241 @@
+"""What every head shares: loss reduction, example weights, label checks, the
+EstimatorSpec it builds, and TF's metric and prediction key names.
+
+A head turns logits into (TF 2.15's tf.estimator heads):
+
+* the training loss: per-example losses times the example weights, reduced by
+  `loss_reduction` ('sum_over_batch_size': sum / number of loss elements,
+  the default; 'sum'), plus any regularization losses;
+* predictions under TF's keys; export outputs per signature;
+* evaluation metrics, updated batch by batch.
+"""
+
+import numpy as np
+
+import minitf as tf
+from widedeep.estimator.model_fn import EstimatorSpec, ModeKeys
+
+
+class Reduction:
+    """tf.losses.Reduction (the values a v2 head accepts, NONE excepted)."""
+
+    AUTO = "auto"
+    NONE = "none"
+    SUM = "sum"
+    SUM_OVER_BATCH_SIZE = "sum_over_batch_size"
+
+    @classmethod
+    def all(cls):
+        return (cls.AUTO, cls.NONE, cls.SUM, cls.SUM_OVER_BATCH_SIZE)
+
+
+class PredictionKeys:
+    CLASSES = "classes"
+    CLASS_IDS = "class_ids"
+    ALL_CLASSES = "all_classes"
+    ALL_CLASS_IDS = "all_class_ids"
+    LOGISTIC = "logistic"
+    LOGITS = "logits"
+    PREDICTIONS = "predictions"
+    PROBABILITIES = "probabilities"
+
+
+class MetricKeys:
+    LOSS = "loss"
+    LOSS_MEAN = "average_loss"
+    LOSS_REGULARIZATION = "regularization_loss"
+    ACCURACY = "accuracy"
+    PRECISION = "precision"
+    RECALL = "recall"
+    ACCURACY_BASELINE = "accuracy_baseline"
+    AUC = "auc"
+    AUC_PR = "auc_precision_recall"
+    LABEL_MEAN = "label/mean"
+    PREDICTION_MEAN = "prediction/mean"
+    ACCURACY_AT_THRESHOLD = "accuracy/positive_threshold_%g"
+    PRECISION_AT_THRESHOLD = "precision/positive_threshold_%g"
+    RECALL_AT_THRESHOLD = "recall/positive_threshold_%g"
+    PROBABILITY_MEAN_AT_CLASS = "probability_mean/class%d"
+    AUC_AT_CLASS = "auc/class%d"
+    AUC_PR_AT_CLASS = "auc_precision_recall/class%d"
+
+
+DEFAULT_SERVING_KEY = "serving_default"
+CLASSIFY_KEY, REGRESS_KEY, PREDICT_KEY = "classification", "regression", "predict"
+
+
+def _np(x):
+    return np.asarray(x.numpy() if hasattr(x, "numpy") else x)
+
+
+def check_loss_reduction(reduction, head):
+    if reduction not in Reduction.all() or reduction == Reduction.NONE:
+        raise ValueError(f"{head}: Invalid loss_reduction: {reduction!r}. See "
+                         f"`tf.losses.Reduction` for valid options ('sum', "
+                         f"'sum_over_batch_size').")
+    return Reduction.SUM_OVER_BATCH_SIZE if reduction == Reduction.AUTO else reduction
+
+
+def weight_column_key(weight_column):
+    """The feature key of a weight column (a name or a numeric column)."""
+    if weight_column is None or isinstance(weight_column, str):
+        return weight_column
+    key = getattr(weight_column, "key", None)
+    if key is None:
+        raise TypeError(f"Weight column must be either a string or a numeric column, got "
+                        f"{weight_column!r}")
+    return key
+
+
+def example_weights(features, weight_column, logits, head):
+    """[batch, 1] float32 weights (ones without a weight column)."""
+    batch = logits.shape[0]
+    key = weight_column_key(weight_column)
+    if key is None:
+        return None
+    if features is None or key not in features:
+        raise KeyError(f"{head}: weight_column '{key}' is not in the features; given: "
+                       f"{sorted(features or {})}")
+    w = _np(features[key]).astype(np.float32)
+    if w.ndim == 1:
+        w = w[:, None]
+    if w.shape != (batch, 1):
+        raise ValueError(f"{head}: weights '{key}' must have shape [batch_size, 1] = "
+                         f"[{batch}, 1], got {list(w.shape)}")
+    return w
+
+
+def labels_2d(labels, dim, head, logits):
+    """Labels as [batch, dim], checked against the logits' batch size."""
+    if labels is None:
+        raise ValueError(f"{head}: you must provide a labels Tensor. Given: None. Suggested "
+                         f"troubleshooting steps: check that your data contain your label "
+                         f"feature; check that your input_fn properly parses and returns "
+                         f"labels.")
+    y = _np(labels)
+    if y.ndim == 1:
+        y = y[:, None]
+    batch = logits.shape[0]
+    if y.ndim != 2 or y.shape[1] != dim:
+        raise ValueError(f"{head}: Mismatched label shape. Expected labels dimension={dim}. "
+                         f"Received {y.shape[-1] if y.ndim else 'a scalar'} (labels shape "
+                         f"{list(y.shape)}).")
+    if y.shape[0] != batch:
+        raise ValueError(f"{head}: labels have {y.shape[0]} rows but logits {batch}: "
+                         f"labels shape must be [batch_size, {dim}]")
+    return y
+
+
+def reduce_loss(unweighted, weights, reduction):
+    """The training loss from per-example losses (a Tensor [batch, k])."""
+    loss = unweighted if weights is None else tf.multiply(unweighted, weights)
+    total = tf.reduce_sum(loss)
+    if reduction == Reduction.SUM:
+        return total
+    n = int(np.prod(unweighted.shape)) or 1
+    return tf.divide(total, np.float32(n))
+
+
+def class_strings(ids, vocabulary):
+    """bytes labels of class ids: the vocabulary entry, or the id as a string."""
+    ids = np.asarray(ids)
+    if vocabulary is None:
+        return np.char.encode(ids.astype(str), "utf-8").astype(object)
+    vocab = np.array([v.encode("utf-8") if isinstance(v, str) else v for v in vocabulary],
+                     dtype=object)
+    return vocab[ids]
+
+
+def vocabulary_ids(labels, vocabulary, head):
+    """Label strings -> their ids in `vocabulary` (a label not in it is an error)."""
+    y = np.asarray(labels)
+    if y.dtype.kind in "SO":
+        y = np.array([v.decode("utf-8") if isinstance(v, bytes) else str(v)
+                      for v in y.reshape(-1)]).reshape(y.shape)
+    if y.dtype.kind != "U":
+        raise ValueError(f"{head}: with label_vocabulary, labels must be strings, got dtype "
+                         f"{y.dtype}")
+    index = {v.decode() if isinstance(v, bytes) else v: i for i, v in enumerate(vocabulary)}
+    flat = y.reshape(-1)
+    uniq, inverse = np.unique(flat, return_inverse=True)
+    ids_u = np.array([index.get(u, -1) for u in uniq], np.int64)
+    bad = uniq[ids_u < 0]
+    if bad.size:
+        raise ValueError(f"{head}: label {str(bad[0])!r} is not in label_vocabulary "
+                         f"{list(vocabulary)}")
+    return ids_u[inverse.reshape(-1)].reshape(y.shape)
+
+
+class Head:
+    """Common surface: name, logits_dimension, loss_reduction; the EstimatorSpec."""
+
+    def _key(self, k):
+        return f"{k}/{self._name}" if self._name else k
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def logits_dimension(self):
+        return self._logits_dimension
+
+    @property
+    def loss_reduction(self):
+        return self._loss_reduction
+
+    def _head_name(self):
+        return f"{type(self).__name__}" + (f" '{self._name}'" if self._name else "")
+
+    def _check_logits(self, logits):
+        logits = logits if isinstance(logits, tf.Tensor) else tf.constant(
+            np.asarray(logits, np.float32))
+        if logits.ndim != 2 or logits.shape[1] != self._logits_dimension:
+            raise ValueError(f"{self._head_name()}: logits shape must be [batch_size, "
+                             f"{self._logits_dimension}], got {list(logits.shape)}")
+        return logits
+
+    def loss(self, labels, logits, features=None, mode=None, regularization_losses=None):
+        """The training loss (a scalar Tensor), regularization included."""
+        logits = self._check_logits(logits)
+        unweighted, weights = self._unweighted_loss_and_weights(logits, labels, features)
+        loss = reduce_loss(unweighted, weights, self._loss_reduction)
+        if regularization_losses:
+            loss = tf.add(loss, tf.add_n(list(regularization_losses)))
+        return loss
+
+    def create_estimator_spec(self, features, mode, logits, labels=None, optimizer=None,
+                              trainable_variables=None, train_op_fn=None, update_ops=None,
+                              regularization_losses=None):
+        """The EstimatorSpec for `mode`. In TRAIN, `train_op_fn(loss)` returns the
+        update (a callable the runtime runs), or `optimizer` minimizes the loss
+        over `trainable_variables` with the step's tape."""
+        logits = self._check_logits(logits)
+        preds = self.predictions(logits)
+        if mode == ModeKeys.PREDICT:
+            return EstimatorSpec(mode, predictions=preds,
+                                 export_outputs=self.export_outputs(preds))
+        loss = self.loss(labels, logits, features, mode, regularization_losses)
+        if mode == ModeKeys.EVAL:
+            from widedeep.variables import current_store
+            store = current_store()
+            key = ("head_metrics", id(self))
+            metrics = store.cache.get(key) if store is not None else None
+            if metrics is None:
+                metrics = self.metrics(regularization_losses)
+                if store is not None:
+                    store.cache[key] = metrics
+            self.update_metrics(metrics, features, logits, labels, regularization_losses)
+            return EstimatorSpec(mode, predictions=preds, loss=loss, eval_metric_ops=metrics)
+        if train_op_fn is None and optimizer is None:
+            raise ValueError("train_op_fn and optimizer cannot both be None in TRAIN mode.")
+        if train_op_fn is not None:
+            train_op = train_op_fn(loss)
+        else:
+            from widedeep.estimator.estimator import current_tape
+            tape, variables = current_tape(), list(trainable_variables)
+
+            def train_op():
+                grads = tape.gradient(loss, variables)
+                optimizer.apply_gradients(zip(grads, variables))
+        return EstimatorSpec(mode, predictions=preds, loss=loss, train_op=train_op)
