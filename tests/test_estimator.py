@@ -382,3 +382,15 @@ def test_tensorboard_reads_our_event_files(tmp_path):
     ev = EventAccumulator(est.eval_dir())
     ev.Reload()
     assert set(ev.Tags()["scalars"]) == {"loss", "mae"}
+
+
+def test_checkpoint_keeps_a_variable_that_is_also_a_parent(tmp_path):
+    """v1 optimizers name slots '<variable>/<Optimizer>': both names survive."""
+    values = {"dnn/w": np.ones((2, 2), np.float32), "dnn/w/Adagrad": np.full((2, 2), 3.0),
+              "dnn/w/Adagrad_1": np.zeros(2)}
+    prefix = ckpt.write(str(tmp_path / "model.ckpt-1"), values)
+    assert [n for n, _ in ckpt.list_variables(prefix)] == sorted(values)
+    got = ckpt.read(prefix)
+    for k, v in values.items():
+        np.testing.assert_array_equal(got[k], v)
+    assert ckpt.read(prefix, ["dnn/w"])["dnn/w"].shape == (2, 2)

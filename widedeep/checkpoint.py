@@ -6,6 +6,10 @@ variable at its TF name (the slashes become HDF5 groups), e.g.
 The checkpoint's *prefix* (what `latest_checkpoint` returns, as TF does) is
 ``<model_dir>/model.ckpt-N``.
 
+A name that is also another name's parent (v1 optimizers name their slots
+``<variable>/<Optimizer>``) is stored at ``<name>/:value`` (':' cannot occur in
+a TF variable name); readers undo it.
+
 Writes are atomic: the file is written under a temporary name, flushed,
 fsynced and renamed; only then does the ``checkpoint`` state file (itself
 replaced atomically) name it. A crash at any moment leaves the latest named
@@ -20,6 +24,7 @@ import h5py
 import numpy as np
 
 STATE_FILE = "checkpoint"
+VALUE = "/:value"  # where a variable that is also a parent group keeps its value
 SUFFIX = ".h5"
 
 
@@ -41,11 +46,12 @@ def write(prefix, values, step=None):
             f.attrs["version"] = 1
             if step is not None:
                 f.attrs["global_step"] = int(step)
+            parents = {n[:i] for n in values for i, c in enumerate(n) if c == "/"}
             for name in sorted(values):
                 v = np.asarray(values[name])
                 if v.dtype.kind in "OU":
                     v = np.asarray(v, dtype=h5py.string_dtype())
-                f.create_dataset(name, data=v)
+                f.create_dataset(name + VALUE if name in parents else name, data=v)
             f.flush()
             os.fsync(f.id.get_vfd_handle())
         os.replace(tmp, final)
@@ -70,11 +76,15 @@ def _open(prefix):
     return f
 
 
+def _name(hdf5_path):
+    return hdf5_path[:-len(VALUE)] if hdf5_path.endswith(VALUE) else hdf5_path
+
+
 def list_variables(prefix):
     """[(name, shape)] of a checkpoint, sorted by name (as tf.train.list_variables)."""
     out = []
     with _open(prefix) as f:
-        f.visititems(lambda n, o: out.append((n, tuple(o.shape)))
+        f.visititems(lambda n, o: out.append((_name(n), tuple(o.shape)))
                      if isinstance(o, h5py.Dataset) else None)
     return sorted(out)
 
@@ -87,12 +97,13 @@ def read(prefix, names=None):
         with _open(prefix) as f:
             if names is None:
                 names = []
-                f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset)
-                             else None)
+                f.visititems(lambda n, o: names.append(_name(n))
+                             if isinstance(o, h5py.Dataset) else None)
             for n in names:
-                if n not in f or not isinstance(f[n], h5py.Dataset):
+                key = n + VALUE if n + VALUE in f else n
+                if key not in f or not isinstance(f[key], h5py.Dataset):
                     raise CheckpointError(f"variable {n!r} is not in checkpoint {path}")
-                v = f[n][()]
+                v = f[key][()]
                 if isinstance(v, bytes) or (isinstance(v, np.ndarray) and v.dtype.kind == "O"):
                     v = np.asarray(v, dtype=object)
                 out[n] = v

@@ -32,8 +32,14 @@ class RMSprop(Optimizer):
         self.epsilon = 1e-7 if epsilon is None else epsilon
         self.centered = centered
 
+    def _has_momentum(self):
+        # TF keeps a 'momentum' slot only for a momentum > 0 (or a callable one).
+        m = self._hyper["momentum"]
+        return callable(m) or m > 0
+
     def get_slot_names(self):
-        return ["rms", "momentum"] + (["mg"] if self.centered else [])
+        return (["rms"] + (["momentum"] if self._has_momentum() else [])
+                + (["mg"] if self.centered else []))
 
     def _create_slots(self, var):
         for s in self.get_slot_names():
@@ -47,7 +53,7 @@ class RMSprop(Optimizer):
     def _step(self, grad, rms, mom, mg, w, c):
         """The new value of the variable rows `w` given their gradient `grad`
         (slots updated in place)."""
-        if c["momentum"] > 0:
+        if mom is not None and c["momentum"] > 0:
             rms += (grad * grad - rms) * c["one_minus_rho"]
             denom = rms
             if mg is not None:
@@ -64,14 +70,15 @@ class RMSprop(Optimizer):
 
     def _apply_dense(self, grad, var, c):
         mg = self.get_slot(var, "mg") if self.centered else None
-        var._value = self._step(grad, self.get_slot(var, "rms"), self.get_slot(var, "momentum"),
-                                mg, var._value, c)
+        mom = self.get_slot(var, "momentum") if self._has_momentum() else None
+        var._value = self._step(grad, self.get_slot(var, "rms"), mom, mg, var._value, c)
 
     def _apply_sparse(self, values, rows, var, c):
-        rms, mom = self.get_slot(var, "rms"), self.get_slot(var, "momentum")
+        rms = self.get_slot(var, "rms")
         mg = self.get_slot(var, "mg") if self.centered else None
         w = self._rows(var).reshape(var.shape)
-        if c["momentum"] > 0:  # the sparse kernels: only the touched rows
+        if c["momentum"] > 0:
+            mom = self.get_slot(var, "momentum")  # the sparse kernels: only the touched rows
             r_rms, r_mom = rms[rows], mom[rows]
             r_mg = mg[rows] if mg is not None else None
             w[rows] = self._step(values, r_rms, r_mom, r_mg, w[rows], c)

@@ -1,0 +1,184 @@
+"""The canned model_fn: wide (linear) + deep (DNN) logits into a head.
+
+One training step, as TF 2.15's `_dnn_linear_combined_model_fn_v2` builds it:
+
+    dnn_logits    = DNN(dnn_feature_columns)(features)            # 'dnn/...'
+    linear_logits = LinearModel(linear_feature_columns)(features)  # 'linear/linear_model/...'
+    logits        = dnn_logits + linear_logits                     # either may be absent
+    loss          = head.loss(labels, logits)
+    grads         = d loss / d (dnn variables + linear variables)   # one backward pass
+    linear_optimizer.apply_gradients(linear grads)   # only the linear part's variables
+    dnn_optimizer.apply_gradients(dnn grads)         # only the dnn part's; its iterations
+                                                     # are the global step, so it counts
+                                                     # the step (the linear optimizer keeps
+                                                     # its own 'iter')
+
+With only one part, that part's optimizer counts the global step. The
+optimizers are resolved once per train() call (a callable is called once, as TF
+calls it once per graph) and restored from the checkpoint with their slots.
+"""
+
+import math
+
+import minitf as tf
+from minitf import optimizers
+from minitf.optimizers.v1 import _V1
+from widedeep.estimator.model_fn import ModeKeys
+from widedeep.feature_column import LinearModel
+from widedeep.models import DNNModel
+from widedeep.variables import current_store
+
+# TF's defaults (tensorflow_estimator canned/dnn_linear_combined.py, dnn.py, linear.py).
+DNN_LEARNING_RATE = 0.001  # the combined model's deep part
+LINEAR_LEARNING_RATE = 0.005  # the combined model's wide part, at most
+DNN_ONLY_LEARNING_RATE = 0.05  # DNNEstimator
+LINEAR_ONLY_LEARNING_RATE = 0.2  # LinearEstimator, at most
+
+
+def linear_learning_rate(num_linear_feature_columns, cap=LINEAR_LEARNING_RATE):
+    """TF's default for the wide part: ``min(cap, 1 / sqrt(number of columns))``."""
+    return min(cap, 1.0 / math.sqrt(num_linear_feature_columns))
+
+
+class CannedModel:
+    """The settings of a canned model; `model_fn(features, labels, mode)` builds it.
+
+    Args mirror DNNLinearCombinedEstimator's; `dnn_learning_rate` and
+    `linear_learning_rate` are the defaults used when an optimizer is given by
+    name (they differ between the combined, DNN-only and linear-only estimators).
+    """
+
+    def __init__(self, head, linear_feature_columns=None, linear_optimizer="Ftrl",
+                 dnn_feature_columns=None, dnn_optimizer="Adagrad", dnn_hidden_units=None,
+                 dnn_activation_fn=None, dnn_dropout=None, batch_norm=False,
+                 linear_sparse_combiner="sum", dnn_learning_rate=DNN_LEARNING_RATE,
+                 linear_learning_rate_cap=LINEAR_LEARNING_RATE):
+        self.head = head
+        self.linear_feature_columns = list(linear_feature_columns or [])
+        self.dnn_feature_columns = list(dnn_feature_columns or [])
+        if not self.linear_feature_columns and not self.dnn_feature_columns:
+            raise ValueError("Either linear_feature_columns or dnn_feature_columns must be "
+                             "defined.")
+        if self.dnn_feature_columns and not dnn_hidden_units:
+            # TF raises this when the graph is built; we raise it at once.
+            raise ValueError("dnn_hidden_units must be defined when dnn_feature_columns is "
+                             "specified.")
+        if linear_sparse_combiner not in ("mean", "sqrtn", "sum"):
+            raise ValueError(f"linear_sparse_combiner must be one of 'mean', 'sqrtn' or "
+                             f"'sum', got {linear_sparse_combiner!r}")
+        _check_optimizer_arg(linear_optimizer, "linear_optimizer")
+        _check_optimizer_arg(dnn_optimizer, "dnn_optimizer")
+        self.linear_optimizer, self.dnn_optimizer = linear_optimizer, dnn_optimizer
+        self.dnn_hidden_units = list(dnn_hidden_units or [])
+        self.dnn_activation_fn = dnn_activation_fn or tf.nn.relu
+        self.dnn_dropout, self.batch_norm = dnn_dropout, bool(batch_norm)
+        self.linear_sparse_combiner = linear_sparse_combiner
+        self.dnn_learning_rate = dnn_learning_rate
+        self.linear_learning_rate = (linear_learning_rate(len(self.linear_feature_columns),
+                                                          linear_learning_rate_cap)
+                                     if self.linear_feature_columns else None)
+        if self.dnn_feature_columns:  # validates hidden units, dropout, activation now
+            DNNModel(head.logits_dimension, self.dnn_hidden_units, self.dnn_feature_columns,
+                     self.dnn_activation_fn, self.dnn_dropout, self.batch_norm)
+
+    def _parts(self, store):
+        """(dnn model or None, linear model or None), built once per store."""
+        key = ("canned_parts", id(self))
+        parts = store.cache.get(key) if store is not None else None
+        if parts is None:
+            dnn = linear = None
+            if self.dnn_feature_columns:
+                dnn = DNNModel(self.head.logits_dimension, self.dnn_hidden_units,
+                               self.dnn_feature_columns, self.dnn_activation_fn,
+                               self.dnn_dropout, self.batch_norm)
+            if self.linear_feature_columns:
+                linear = LinearModel(self.linear_feature_columns, units=self.head.logits_dimension,
+                                     sparse_combiner=self.linear_sparse_combiner,
+                                     name="linear_model", scope="linear")
+            parts = (dnn, linear)
+            if store is not None:
+                store.cache[key] = parts
+        return parts
+
+    def _optimizers(self, store):
+        """{'dnn': opt, 'linear': opt} for this train() call: resolved from an
+        instance, a name or a callable, restored from the checkpoint, tracked so
+        their slots are saved."""
+        key = ("canned_optimizers", id(self))
+        opts = store.cache.get(key)
+        if opts is None:
+            opts = {}
+            # TF builds the dnn part first; a linear optimizer of the same kind
+            # then gets the graph's next free name: 'training/Ftrl_1/...'.
+            for which, spec, lr, cols in (
+                    ("dnn", self.dnn_optimizer, self.dnn_learning_rate,
+                     self.dnn_feature_columns),
+                    ("linear", self.linear_optimizer, self.linear_learning_rate,
+                     self.linear_feature_columns)):
+                if not cols:
+                    continue
+                try:
+                    opt = optimizers.get(spec, learning_rate=lr)
+                except ValueError as e:
+                    raise ValueError(f"{which}_optimizer: {e}") from None
+                base = opt.__dict__.setdefault("_base_name", opt._name)
+                taken = {o._name for o in opts.values() if not isinstance(o, _V1)}
+                # (v1 optimizers name slots '<variable>/<Name>': no clash)
+                opt._name = f"{base}_1" if base in taken and not isinstance(opt, _V1) else base
+                opt.load_state(store.restore)
+                store.track_optimizer(opt)
+                opts[which] = opt
+            store.cache[key] = opts
+        return opts
+
+    def model_fn(self, features, labels, mode, config=None):
+        if not isinstance(features, dict):
+            raise ValueError(f"features should be a dictionary of `Tensor`s. Given type: "
+                             f"{type(features)}")
+        store = current_store()
+        dnn, linear = self._parts(store)
+        training = mode == ModeKeys.TRAIN
+        logits = None
+        if dnn is not None:
+            logits = dnn(features, training=training)
+        if linear is not None:
+            wide = linear(features)
+            logits = wide if logits is None else logits + wide
+        if not training:
+            return self.head.create_estimator_spec(features, mode, logits, labels=labels)
+        from widedeep.estimator.estimator import current_tape
+        tape = current_tape()
+        if tape is None:
+            raise ValueError("TRAIN mode needs the GradientTape the Estimator opens; call "
+                             "model_fn through Estimator.train")
+        gs = tf.train.get_or_create_global_step()
+        opts, parts = self._optimizers(store), []
+        if linear is not None:
+            parts.append((opts["linear"], linear.variables))
+        if dnn is not None:
+            parts.append((opts["dnn"],
+                          [v for v in dnn.variables if v.trainable]))
+        # The last part's optimizer counts the global step (the dnn's when present).
+        parts[-1][0].iterations = gs
+
+        def train_op_fn(loss):
+            def train_op():
+                variables = [v for _, vs in parts for v in vs]
+                grads = iter(tape.gradient(loss, variables))
+                for opt, vs in parts:
+                    opt.apply_gradients([(next(grads), v) for v in vs])
+            return train_op
+
+        return self.head.create_estimator_spec(features, mode, logits, labels=labels,
+                                               train_op_fn=train_op_fn)
+
+
+def _check_optimizer_arg(opt, name):
+    if isinstance(opt, str):
+        try:
+            optimizers.get(opt, learning_rate=0.1)
+        except ValueError as e:
+            raise ValueError(f"{name}: {e}") from None
+    elif not callable(opt) and not isinstance(opt, optimizers.Optimizer):
+        raise ValueError(f"{name} must be an optimizer instance, a name or a callable "
+                         f"returning an optimizer, got {opt!r}")

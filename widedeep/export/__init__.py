@@ -1,0 +1,1 @@
+"""Exporting a trained estimator: SavedModel-style signatures and tf.Example parsing."""
