@@ -63,6 +63,7 @@ def primitive(fn):
     names = [p.name for p in params if p.default is inspect.Parameter.empty
              and p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD]
     n_in = len(names)
+    narrow = "dtype" not in [p.name for p in params]  # ops with a dtype attr may widen
 
     @functools.wraps(fn)
     def op(*args, name=None, **kwargs):
@@ -73,6 +74,8 @@ def primitive(fn):
                 raise TypeError(f"{fn.__name__}() missing required argument {e}") from None
         inputs = _convert_inputs(args[:n_in])
         out, backward = fn(*[t._value for t in inputs], *args[n_in:], **kwargs)
+        if narrow:
+            out, backward = _keep_float_dtype(out, backward, inputs)
         result = Tensor(out)
         for tape in _recording():
             tape._record(result, inputs, backward)
@@ -80,6 +83,26 @@ def primitive(fn):
 
     op.primitive = fn
     return op
+
+
+def _keep_float_dtype(out, backward, inputs):
+    """NumPy 1 promotes a 0-d float32 array combined with a Python float to
+    float64 (NumPy 2 does not); TF never widens. Cast such results (and their
+    gradients) back to the inputs' widest float dtype."""
+    dt = getattr(out, "dtype", None)
+    if dt is None or dt.kind != "f":
+        return out, backward
+    floats = [t._value.dtype for t in inputs if t._value.dtype.kind == "f"]
+    if not floats:
+        return out, backward
+    want = max(floats, key=lambda d: d.itemsize)
+    if dt.itemsize <= want.itemsize:
+        return out, backward
+
+    def narrowed(g):
+        return tuple(x.astype(want) if isinstance(x, np.ndarray) and x.dtype.kind == "f"
+                     and x.dtype.itemsize > want.itemsize else x for x in backward(g))
+    return np.asarray(out).astype(want), narrowed
 
 
 def unbroadcast(g, shape):

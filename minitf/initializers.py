@@ -65,6 +65,8 @@ class RandomUniform(Initializer):
 
     def __call__(self, shape, dtype="float32"):
         rng = _random.make_rng(self.seed)
+        if np.dtype(dtype).kind in "iu":  # integers uniform on [minval, maxval), as TF
+            return rng.integers(int(self.minval), int(self.maxval), shape, dtype=np.dtype(dtype))
         return (self.minval + (self.maxval - self.minval) * rng.random(shape)).astype(dtype)
 
     def get_config(self):

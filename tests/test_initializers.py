@@ -150,10 +150,6 @@ def test_random_uniform_distribution(minval, maxval, dtype):
     assert ks(x, stats.uniform(minval, maxval - minval)) > P_MIN
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "RandomUniform(minval, maxval) with an integer dtype truncates minval + (maxval - minval) "
-    "* U toward zero: for (-5, 5) it never gives -5 and gives 0 twice as often; TF draws "
-    "integers uniformly from [minval, maxval)"))
 def test_random_uniform_integer_dtype():
     x = I.RandomUniform(-5, 5, seed=1)((50000,), "int32")
     assert x.dtype == np.int32

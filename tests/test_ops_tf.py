@@ -39,29 +39,7 @@ _NUMPY1 = int(np.__version__.split(".")[0]) < 2
 _ZERO_D = ("under NumPy 1.x a 0-d float32 input gives a float64 output: the op mixes the "
            "0-d array with a Python scalar (np.maximum(x, 0), np.clip(x, 0, 6), 1 + abs(x), "
            "alpha * x, ...), which NumPy 1's value-based casting promotes; TF gives float32")
-XFAIL = {
-    ("selu_at_zero", "float32"): _SELU0,
-    ("selu_at_zero", "float64"): _SELU0,
-    ("leaky_relu", "float64"): _F32_CONST.format(
-        op="leaky_relu", c="alpha", why="LeakyRelu's alpha attr is a 32-bit float"),
-    ("leaky_relu_alpha", "float64"): _F32_CONST.format(
-        op="leaky_relu", c="alpha", why="LeakyRelu's alpha attr is a 32-bit float"),
-    ("gelu", "float64"): _F32_CONST.format(
-        op="gelu", c="sqrt(2)", why="math_ops.cast(1.4142135623730951, float64) goes through "
-        "a float32 tensor"),
-    ("gelu_tanh", "float64"): _F32_CONST.format(
-        op="gelu(approximate=True)", c="0.044715", why="math_ops.cast(0.044715, float64) goes "
-        "through a float32 tensor"),
-    ("gelu_tanh_0d", "float64"): _F32_CONST.format(
-        op="gelu(approximate=True)", c="0.044715", why="math_ops.cast(0.044715, float64) goes "
-        "through a float32 tensor"),
-    ("leaky_relu_0d", "float64"): _F32_CONST.format(
-        op="leaky_relu", c="alpha", why="LeakyRelu's alpha attr is a 32-bit float"),
-}
-if _NUMPY1:
-    for _name in ("relu_0d", "relu6_0d", "elu_0d", "leaky_relu_0d", "softsign_0d", "silu_0d",
-                  "gelu_tanh_0d", "rsqrt_0d", "sigmoid_ce_0d"):
-        XFAIL[(_name, "float32")] = _ZERO_D
+XFAIL = {}  # (case, dtype) -> reason, for a known difference from TF (none now)
 
 
 # --- running an op through either engine -------------------------------------------------------

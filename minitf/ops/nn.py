@@ -45,13 +45,15 @@ def selu(features):
     out = np.where(x > 0, _SELU_SCALE * x, _SELU_SCALE * _SELU_ALPHA * np.expm1(np.minimum(x, 0)))
     out = out.astype(x.dtype, copy=False)
     neg_slope = out + _SELU_SCALE * _SELU_ALPHA  # d/dx of scale alpha (e^x - 1), from the output
-    return out, lambda g: (np.where(out > 0, g * _SELU_SCALE, g * neg_slope),)
+    # x == 0 takes the linear branch's slope, as TF's SeluGrad (it tests out < 0)
+    return out, lambda g: (np.where(out < 0, g * neg_slope, g * _SELU_SCALE),)
 
 
 @primitive
 def leaky_relu(features, alpha=0.2):
     x = features
-    return np.where(x > 0, x, alpha * x), lambda g: (np.where(x > 0, g, alpha * g),)
+    a = x.dtype.type(np.float32(alpha))  # TF's alpha attr is a 32-bit float
+    return np.where(x > 0, x, a * x), lambda g: (np.where(x > 0, g, a * g),)
 
 
 @primitive
@@ -60,13 +62,15 @@ def gelu(features, approximate=False):
     x = features
     if approximate:
         c = math.sqrt(2 / math.pi)
-        inner = c * (x + 0.044715 * x ** 3)
+        k = x.dtype.type(np.float32(0.044715))  # TF casts it through a float32 tensor
+        inner = c * (x + k * x ** 3)
         t = np.tanh(inner)
         out = 0.5 * x * (1 + t)
         return out, lambda g: (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t)
-                                    * c * (1 + 3 * 0.044715 * x * x)),)
-    cdf = (0.5 * (1 + erf(x / math.sqrt(2)))).astype(x.dtype, copy=False)
-    pdf = (np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)).astype(x.dtype, copy=False)
+                                    * c * (1 + 3 * k * x * x)),)
+    r2 = x.dtype.type(np.float32(math.sqrt(2)))  # likewise
+    cdf = (0.5 * (1 + erf(x / r2))).astype(x.dtype, copy=False)
+    pdf = (np.exp(-(x / r2) ** 2) / (r2 * math.sqrt(math.pi))).astype(x.dtype, copy=False)
     return x * cdf, lambda g: (g * (cdf + x * pdf),)
 
 
