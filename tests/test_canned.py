@@ -220,27 +220,44 @@ def test_missing_feature_names_the_column(tmp_path):
                   steps=1)
 
 
+def _synthetic_multilabel(n=512, seed=0):
+    """Three labels from two hashed categories and a number (the seed's shapes)."""
+    rng = np.random.default_rng(seed)
+    a = rng.choice([f"a{i}" for i in range(20)], n)
+    b = rng.choice([f"b{i}" for i in range(10)], n)
+    x = rng.normal(size=(n, 1)).astype(np.float32)
+    y = np.stack([np.char.endswith(a, "1"), x[:, 0] > 0,
+                  np.isin(b, ["b1", "b2", "b3"])], 1).astype(np.int64)
+    return {"a": a, "b": b, "numeric": x}, y
+
+
 def test_seed_example_runs(tmp_path):
     """The seed page's example as written (keras-v2 optimizer instances, which
     TF 2.15's own estimator refuses), then ProximalAdagrad and the decay lambda,
-    written against widedeep.tfcompat as the page writes it against tf."""
+    written against widedeep.tfcompat as the page writes it against tf:
+    train(steps=100), evaluate(steps=10), predict."""
     import widedeep.tfcompat as tf
-    fc = tf.feature_column
-    MultiLabelHead = tf.estimator.MultiLabelHead  # noqa: N806
-    DNNLinearCombinedEstimator = tf.estimator.DNNLinearCombinedEstimator  # noqa: N806
-    a = fc.categorical_column_with_hash_bucket("occupation", 50)
-    b = fc.categorical_column_with_hash_bucket("education", 20)
-    ab = fc.crossed_column(["occupation", "education"], 100)
-    age = fc.numeric_column("age")
+    numeric_feature = tf.feature_column.numeric_column("numeric")
+    categorical_column_a = tf.feature_column.categorical_column_with_hash_bucket("a", 50)
+    categorical_column_b = tf.feature_column.categorical_column_with_hash_bucket("b", 20)
+    categorical_feature_a_x_categorical_feature_b = tf.feature_column.crossed_column(
+        ["a", "b"], 100)
+    categorical_feature_a_emb = tf.feature_column.embedding_column(
+        categorical_column=categorical_column_a, dimension=4)
+    categorical_feature_b_emb = tf.feature_column.embedding_column(
+        categorical_column=categorical_column_b, dimension=4)
+    x, y = _synthetic_multilabel()
 
-    def make(d, dnn_optimizer):
-        return DNNLinearCombinedEstimator(
-            head=MultiLabelHead(n_classes=3), model_dir=d, linear_feature_columns=[ab],
-            linear_optimizer=tf.keras.optimizers.Ftrl(learning_rate=0.1),
-            dnn_feature_columns=[fc.embedding_column(a, 4), fc.embedding_column(b, 4), age],
-            dnn_hidden_units=[16, 8, 4], dnn_optimizer=dnn_optimizer)
+    def input_fn_train():
+        return tf.data.Dataset.from_tensor_slices((x, y)).shuffle(512, seed=1).repeat().batch(32)
 
-    for i, opt in enumerate([  # noqa: B007
+    def input_fn_eval():
+        return tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+
+    def input_fn_predict():
+        return tf.data.Dataset.from_tensor_slices(x).batch(32)
+
+    for i, dnn_optimizer in enumerate([
             tf.keras.optimizers.Adagrad(learning_rate=0.1),
             tf.compat.v1.train.ProximalAdagradOptimizer(
                 learning_rate=0.1, l1_regularization_strength=0.001,
@@ -248,17 +265,46 @@ def test_seed_example_runs(tmp_path):
             lambda: tf.keras.optimizers.Adam(learning_rate=tf.compat.v1.train.exponential_decay(
                 learning_rate=0.1, global_step=tf.compat.v1.train.get_global_step(),
                 decay_steps=10000, decay_rate=0.96))]):
-        est = make(str(tmp_path / str(i)), opt)
-        est.train(multilabel_input, steps=4)
-        metrics = est.evaluate(multilabel_input, steps=1)
-        assert metrics["global_step"] == 2  # the input has two batches
+        estimator = tf.estimator.DNNLinearCombinedEstimator(
+            head=tf.estimator.MultiLabelHead(n_classes=3),
+            model_dir=str(tmp_path / str(i)),
+            # wide settings
+            linear_feature_columns=[categorical_feature_a_x_categorical_feature_b],
+            linear_optimizer=tf.keras.optimizers.Ftrl(learning_rate=0.1),
+            # deep settings
+            dnn_feature_columns=[categorical_feature_a_emb, categorical_feature_b_emb,
+                                 numeric_feature],
+            dnn_hidden_units=[1000, 500, 100],
+            dnn_optimizer=dnn_optimizer)
+        estimator.train(input_fn=input_fn_train, steps=100)
+        metrics = estimator.evaluate(input_fn=input_fn_eval, steps=10)
+        assert metrics["global_step"] == 100
         assert set(metrics) == {"auc", "auc_precision_recall", "average_loss", "loss",
                                 "global_step"}
-        preds = next(est.predict(lambda: multilabel_input().map(lambda f, y: f)))
-        assert set(preds) == {"classes", "logits", "probabilities"}
-        assert preds["probabilities"].shape == (3,)
-    names = est.get_variable_names()
-    assert any(n.endswith("/Adam/m") or "/Adam/" in n for n in names)
+        assert metrics["auc"] > 0.75  # the labels are simple functions of the inputs
+        predictions = list(estimator.predict(input_fn=input_fn_predict))
+        assert len(predictions) == 512
+        assert set(predictions[0]) == {"classes", "logits", "probabilities"}
+        assert predictions[0]["probabilities"].shape == (3,)
+        names = estimator.get_variable_names()
+        slot = {0: "training/Adagrad/dnn/logits/kernel/accumulator",
+                1: "dnn/logits/kernel/ProximalAdagrad",
+                2: "training/Adam/dnn/logits/kernel/m"}[i]
+        assert slot in names
+
+
+def test_census_through_numpy_input_fn(tmp_path):
+    import widedeep.tfcompat as tf
+    wide, deep = census_columns()
+    x, y = load_adult("train")
+    est = tf.estimator.DNNLinearCombinedClassifier(
+        model_dir=str(tmp_path), linear_feature_columns=wide, dnn_feature_columns=deep,
+        dnn_hidden_units=[8])
+    est.train(tf.compat.v1.estimator.inputs.numpy_input_fn(
+        x, y, batch_size=256, num_epochs=None, shuffle=True), steps=5)
+    m = est.evaluate(tf.compat.v1.estimator.inputs.numpy_input_fn(
+        {k: v[:1000] for k, v in x.items()}, y[:1000], batch_size=500, shuffle=False))
+    assert m["global_step"] == 5 and 0 <= m["accuracy"] <= 1
 
 
 def test_train_resumes_and_evaluates(tmp_path):
