@@ -35,6 +35,24 @@ def test_main_job_trains_evaluates_and_reports(tmp_path):
     for key in ("accuracy", "auc", "average_loss"):
         assert text.split(f"  {key} ")[1].split()[0] == again.split(f"  {key} ")[1].split()[0]
     assert "global_step           150" in again
+    # ... and the exported model serves what the estimator predicts.
+    exported = text.split("exported model:  ")[1].split()[0]
+    from widedeep import saved_model
+    from widedeep.cli import load_config, make_estimator
+    from widedeep.datasets import load_adult
+    from widedeep.export.example_proto import encode_example
+    x, _ = load_adult("test")
+    rows = [{k: [v[i]] for k, v in x.items()} for i in range(5)]
+    served = saved_model.load(exported).signatures["predict"](
+        examples=[encode_example(r) for r in rows])
+    est = make_estimator(load_config(str(tmp_path / "m")), str(tmp_path / "m"))
+    from minitf.data import Dataset
+    want = list(est.predict(lambda: Dataset.from_tensor_slices(
+        {k: v[:5] for k, v in x.items()}).batch(5), yield_single_examples=False))[0]
+    np.testing.assert_allclose(served["logistic"], want["logistic"], rtol=1e-5, atol=1e-6)
+    code, text = run(["export", "--model-dir", str(tmp_path / "m"),
+                      "--export-dir", str(tmp_path / "e")])
+    assert code == 0 and text.startswith(f"exported model: {tmp_path / 'e'}")
 
 
 def test_python_dash_m_runs(tmp_path):

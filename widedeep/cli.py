@@ -295,17 +295,19 @@ def _hidden_units(text):
 
 
 def _export(est, cfg, export_dir_base, out):
+    """Exports with a tf.Example parsing receiver (signatures serving_default,
+    classification or regression, predict); returns the directory."""
+    from widedeep.datasets import census_columns
+    from widedeep.export import NotExportableError, build_parsing_serving_input_receiver_fn
+    from widedeep.feature_column import make_parse_example_spec
+    wide, deep = census_columns() if cfg["columns"] == "census" else build_columns(
+        cfg["columns"])
+    receiver = build_parsing_serving_input_receiver_fn(make_parse_example_spec(wide + deep))
     try:
-        from widedeep.export import build_raw_serving_input_receiver_fn, export_saved_model
-    except ImportError:
+        path = est.export_saved_model(export_dir_base, receiver)
+    except NotExportableError as e:
+        out(f"not exported: {e}")
         return None
-    features, _ = (load_data(argparse.Namespace(data=None), cfg, "predict")
-                   if cfg["columns"] == "census" else (None, None))
-    if features is None:
-        return None
-    receiver = build_raw_serving_input_receiver_fn(
-        {k: v[:1] for k, v in features.items()})
-    path = export_saved_model(est, export_dir_base, receiver)
     return path.decode() if isinstance(path, bytes) else path
 
 

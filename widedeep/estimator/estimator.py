@@ -173,6 +173,24 @@ class Estimator:
             return [values[n] for n in name]
         return ckpt.read(path, [name])[name]
 
+    # --- export (widedeep/export) ---------------------------------------------------------
+    def export_saved_model(self, export_dir_base, serving_input_receiver_fn, assets_extra=None,
+                           as_text=False, checkpoint_path=None,
+                           experimental_mode=ModeKeys.PREDICT):
+        """Exports the model (see widedeep.export.export_saved_model); returns the
+        export directory as bytes, as TF."""
+        from widedeep.export import export_saved_model  # imports widedeep.estimator
+        return export_saved_model(self, export_dir_base, serving_input_receiver_fn,
+                                  assets_extra, as_text, checkpoint_path, experimental_mode)
+
+    def experimental_export_all_saved_models(self, export_dir_base, input_receiver_fn_map,
+                                             assets_extra=None, as_text=False,
+                                             checkpoint_path=None):
+        from widedeep.export import experimental_export_all_saved_models
+        return experimental_export_all_saved_models(self, export_dir_base,
+                                                    input_receiver_fn_map, assets_extra,
+                                                    as_text, checkpoint_path)
+
     # --- shared plumbing ---------------------------------------------------------------
     def _call_model_fn(self, features, labels, mode):
         args = inspect.signature(self._model_fn).parameters

@@ -1,0 +1,187 @@
+"""Loading an export (widedeep.export's directory) and running its signatures,
+as `tf.saved_model.load(path).signatures[key](**inputs)` does, without the Estimator:
+
+    model = widedeep.saved_model.load(export_dir)
+    model.signatures["serving_default"](inputs=[serialized tf.train.Example, ...])
+    # -> {"classes": object array of bytes [n, 2], "scores": float32 [n, 2]}
+    model.signatures["predict"](examples=[...])          # parsing receiver
+    model.signatures["predict"](age=[39.0], education=["Bachelors"], ...)  # raw receiver
+
+`load` reads saved_model.json, model.json and variables/variables.h5 once,
+rebuilds the canned model (columns from their JSON, the head, the DNN and
+linear parts) with the variables, and runs it once on a dummy example so that
+each call only computes. Nothing in the directory is executed: it is JSON,
+HDF5 and vocabulary text.
+"""
+
+import json
+import os
+
+import numpy as np
+
+from widedeep import checkpoint as ckpt
+from widedeep.export.example_proto import parse_examples
+from widedeep.export.exporter import (
+    MODEL_FILE,
+    SAVED_MODEL_FILE,
+    SAVED_MODEL_FORMAT,
+    SAVED_MODEL_VERSION,
+    VARIABLES_DIR,
+    VARIABLES_PREFIX,
+)
+from widedeep.export.receivers import TensorSpec, feature_spec_from_json
+from widedeep.export.runtime import MODEL_FORMAT, MODEL_VERSION, Runtime, map_vocabulary_files
+
+
+class SavedModelError(ValueError):
+    """An export directory that is missing a file, or holds one that is not ours,
+    of another version, or inconsistent. The message names the file."""
+
+
+def _read_json(path, fmt, version):
+    if not os.path.isfile(path):
+        raise SavedModelError(f"{path} does not exist: not a widedeep export directory (or "
+                              f"an incomplete one)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise SavedModelError(f"{path} is not readable JSON: {e}") from None
+    if not isinstance(d, dict) or d.get("format") != fmt:
+        got = d.get("format") if isinstance(d, dict) else type(d).__name__
+        raise SavedModelError(f"{path}: format {got!r} is not {fmt!r}")
+    if d.get("version") != version:
+        raise SavedModelError(f"{path}: version {d.get('version')!r} is not supported "
+                              f"(this widedeep reads version {version})")
+    return d
+
+
+def _asset_path(export_dir, rel, where):
+    root = os.path.realpath(export_dir)
+    if not isinstance(rel, str) or not rel or os.path.isabs(rel):
+        raise SavedModelError(f"{where}: asset path {rel!r} must be relative to the export "
+                              f"directory")
+    full = os.path.realpath(os.path.join(root, rel))
+    if os.path.commonpath([full, root]) != root:
+        raise SavedModelError(f"{where}: asset path {rel!r} escapes the export directory "
+                              f"{export_dir}")
+    if not os.path.isfile(full):
+        raise SavedModelError(f"{where}: asset {rel!r} does not exist in {export_dir}")
+    return full
+
+
+class Signature:
+    """One signature: call it with its inputs by name; returns {output: ndarray}.
+
+    Attributes:
+      method_name: 'tensorflow/serving/classify' | '.../regress' | '.../predict'.
+      inputs: {name: TensorSpec}; outputs: {name: {"dtype", "shape"}}.
+      feature_sources: {feature key: {"input": name, "parse": spec (if parsed)}}.
+    """
+
+    def __init__(self, key, entry, runtime, where):
+        self.key, self.method_name = key, entry["method_name"]
+        self.inputs = {n: TensorSpec.from_json(s, n) for n, s in entry["inputs"].items()}
+        self.outputs = dict(entry["outputs"])
+        self._export_key = entry["export_output"]
+        if self._export_key not in runtime.example_outputs:
+            raise SavedModelError(f"{where}: signature {key!r} reads export output "
+                                  f"{self._export_key!r}, which the model does not give")
+        self._runtime = runtime
+        self.feature_sources = dict(entry["features"])  # {feature: {"input", "parse"?}}
+        parse, raw = {}, {}
+        for fkey, src in entry["features"].items():
+            if src["input"] not in self.inputs:
+                raise SavedModelError(f"{where}: signature {key!r}: feature {fkey!r} comes "
+                                      f"from unknown input {src['input']!r}")
+            if "parse" in src:
+                parse.setdefault(src["input"], {})[fkey] = feature_spec_from_json(src["parse"])
+            else:
+                raw[fkey] = src["input"]
+        self._parse, self._raw = parse, raw
+
+    def __repr__(self):
+        return (f"Signature({self.key!r}, method_name={self.method_name!r}, "
+                f"inputs={sorted(self.inputs)}, outputs={sorted(self.outputs)})")
+
+    def features(self, inputs):
+        """The model's features for {input name: value} (checked against the specs)."""
+        missing = sorted(set(self.inputs) - set(inputs))
+        extra = sorted(set(inputs) - set(self.inputs))
+        if missing or extra:
+            raise TypeError(f"signature {self.key!r} takes inputs {sorted(self.inputs)}; "
+                            f"{'missing ' + str(missing) if missing else ''}"
+                            f"{'; ' if missing and extra else ''}"
+                            f"{'unexpected ' + str(extra) if extra else ''}")
+        values = {n: self.inputs[n].check(v, f"signature {self.key!r} input {n!r}")
+                  for n, v in inputs.items()}
+        sizes = {n: v.shape[0] for n, v in values.items() if v.ndim}
+        if len(set(sizes.values())) > 1:
+            raise ValueError(f"signature {self.key!r}: inputs have different batch sizes "
+                             f"{sizes}")
+        features = {}
+        for name, spec in self._parse.items():
+            features.update(parse_examples(list(values[name]), spec))
+        for fkey, name in self._raw.items():
+            features[fkey] = values[name]
+        return features
+
+    def __call__(self, **inputs):
+        outs = self._runtime.export_outputs(self.features(inputs))[
+            self._export_key].as_signature_outputs()
+        return {k: np.asarray(outs[k]) for k in self.outputs}
+
+
+class Signatures(dict):
+    """{signature key: Signature}, as a loaded SavedModel's `.signatures`."""
+
+
+class LoadedModel:
+    """What `load` returns: `.signatures`, `.default_signature`, `.export_dir`,
+    `.global_step`, `.model_config`."""
+
+    def __init__(self, export_dir, saved, config, runtime, signatures, global_step):
+        self.export_dir, self.saved_model_config, self.model_config = export_dir, saved, config
+        self._runtime, self.signatures, self.global_step = runtime, signatures, global_step
+        self.default_signature = saved.get("default")
+
+
+def load(path):
+    """Loads an export directory (str or bytes, as export_saved_model returns).
+
+    Raises:
+      SavedModelError: a missing or unreadable file, an unknown format or
+        version, an asset path outside the directory, a variable missing.
+    """
+    export_dir = os.fsdecode(path)
+    if not os.path.isdir(export_dir):
+        raise SavedModelError(f"{export_dir} is not a directory")
+    saved_path = os.path.join(export_dir, SAVED_MODEL_FILE)
+    model_path = os.path.join(export_dir, MODEL_FILE)
+    saved = _read_json(saved_path, SAVED_MODEL_FORMAT, SAVED_MODEL_VERSION)
+    config = _read_json(model_path, MODEL_FORMAT, MODEL_VERSION)
+    config = map_vocabulary_files(config, lambda rel: _asset_path(export_dir, rel, model_path))
+    var_prefix = os.path.join(export_dir, VARIABLES_DIR, VARIABLES_PREFIX)
+    try:
+        values = ckpt.read(var_prefix)
+    except ckpt.CheckpointError as e:
+        raise SavedModelError(str(e)) from None
+    try:
+        runtime = Runtime(config, values, var_prefix + ckpt.SUFFIX)
+    except SavedModelError:
+        raise
+    except (ValueError, KeyError, TypeError) as e:
+        raise SavedModelError(f"{model_path}: the model cannot be rebuilt: {e}") from None
+    sigs = saved.get("signature_def")
+    if not isinstance(sigs, dict) or not sigs:
+        raise SavedModelError(f"{saved_path}: no signature_def")
+    signatures = Signatures()
+    for key, entry in sorted(sigs.items()):
+        try:
+            signatures[key] = Signature(key, entry, runtime, saved_path)
+        except (KeyError, TypeError) as e:
+            raise SavedModelError(f"{saved_path}: signature {key!r} is malformed: "
+                                  f"{e!r}") from None
+    step = values.get("global_step")
+    return LoadedModel(export_dir, saved, config, runtime, signatures,
+                       None if step is None else int(step))
