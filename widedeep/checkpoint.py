@@ -14,8 +14,24 @@ Writes are atomic: the file is written under a temporary name, flushed,
 fsynced and renamed; only then does the ``checkpoint`` state file (itself
 replaced atomically) name it. A crash at any moment leaves the latest named
 checkpoint intact. Reading never executes anything from the file.
+
+TensorFlow checkpoints are understood transparently, so a model_dir written by
+tf.estimator can be trained, evaluated and served without TensorFlow: a prefix
+with no ``<prefix>.h5`` but a ``<prefix>.index`` is a TF V2 bundle
+(``.index`` plus ``.data-NNNNN-of-NNNNN``), read by `widedeep.tf_checkpoint`
+(TF's ``_CHECKPOINTABLE_OBJECT_GRAPH`` entry is skipped; string tensors are
+object arrays of bytes). The ``checkpoint`` state file is TF's text format, so
+both kinds may be listed in it; new checkpoints are always written as ``.h5``.
+When `Saver` prunes an old checkpoint (keep_checkpoint_max), the state file
+stops listing it first, then its files are deleted. A pruned TF checkpoint
+loses all its files, as with TF's own Saver: ``.index`` first (so a
+half-deleted bundle is never taken for a checkpoint), then the ``.data-*``
+shards and the ``.meta`` graph. A file that cannot be deleted is logged and left;
+pruning never fails the save.
 """
 
+import glob
+import logging
 import os
 import re
 import time
@@ -26,6 +42,9 @@ import numpy as np
 STATE_FILE = "checkpoint"
 VALUE = "/:value"  # where a variable that is also a parent group keeps its value
 SUFFIX = ".h5"
+TF_INDEX = ".index"  # a TF V2 checkpoint's index file: <prefix>.index
+
+log = logging.getLogger(__name__)
 
 
 class CheckpointError(ValueError):
@@ -61,6 +80,56 @@ def write(prefix, values, step=None):
     return prefix[:-len(SUFFIX)] if prefix.endswith(SUFFIX) else prefix
 
 
+def is_tf_checkpoint(prefix):
+    """Whether `prefix` names a TF V2 checkpoint: ``<prefix>.index`` exists and
+    ``<prefix>.h5`` (which takes precedence) does not."""
+    prefix = os.fspath(prefix)
+    return (not prefix.endswith(SUFFIX) and not os.path.exists(_path(prefix))
+            and os.path.exists(prefix + TF_INDEX))
+
+
+def exists(prefix):
+    """Whether `prefix` names a checkpoint of either format."""
+    return os.path.exists(_path(os.fspath(prefix))) or is_tf_checkpoint(prefix)
+
+
+def _tf_reader(prefix):
+    from widedeep import tf_checkpoint
+
+    try:
+        return tf_checkpoint.TFCheckpointReader(prefix)
+    except tf_checkpoint.TFCheckpointError as e:
+        raise CheckpointError(f"TensorFlow checkpoint {prefix} ({prefix + TF_INDEX}) is "
+                              f"unreadable: {e}") from None
+
+
+def _tf_list_variables(prefix):
+    from widedeep import tf_checkpoint
+
+    reader = _tf_reader(prefix)
+    return sorted((n, tuple(s)) for n, s in reader.get_variable_to_shape_map().items()
+                  if n != tf_checkpoint.OBJECT_GRAPH_KEY)
+
+
+def _tf_read(prefix, names):
+    from widedeep import tf_checkpoint
+
+    reader = _tf_reader(prefix)
+    if names is None:
+        names = sorted(n for n in reader.get_variable_to_shape_map()
+                       if n != tf_checkpoint.OBJECT_GRAPH_KEY)
+    out = {}
+    for n in names:
+        if n == tf_checkpoint.OBJECT_GRAPH_KEY or not reader.has_tensor(n):
+            raise CheckpointError(f"variable {n!r} is not in TensorFlow checkpoint {prefix}")
+        try:
+            out[n] = reader.get_tensor(n)
+        except (tf_checkpoint.TFCheckpointError, OSError) as e:
+            raise CheckpointError(f"TensorFlow checkpoint {prefix} is unreadable (truncated "
+                                  f"or corrupted?): {e}") from None
+    return out
+
+
 def _open(prefix):
     path = _path(prefix)
     if not os.path.exists(path):
@@ -81,7 +150,10 @@ def _name(hdf5_path):
 
 
 def list_variables(prefix):
-    """[(name, shape)] of a checkpoint, sorted by name (as tf.train.list_variables)."""
+    """[(name, shape)] of a checkpoint, sorted by name (as tf.train.list_variables).
+    A TF checkpoint's object-graph entry is not listed."""
+    if is_tf_checkpoint(prefix):
+        return _tf_list_variables(os.fspath(prefix))
     out = []
     with _open(prefix) as f:
         f.visititems(lambda n, o: out.append((_name(n), tuple(o.shape)))
@@ -90,7 +162,10 @@ def list_variables(prefix):
 
 
 def read(prefix, names=None):
-    """{name: ndarray} of every variable, or of `names`."""
+    """{name: ndarray} of every variable, or of `names` (of our HDF5 checkpoint,
+    or of a TF one: see the module's docstring)."""
+    if is_tf_checkpoint(prefix):
+        return _tf_read(os.fspath(prefix), names)
     path = _path(prefix)
     out = {}
     try:
@@ -152,13 +227,29 @@ def write_state(model_dir, latest, every):
 
 def latest_checkpoint(model_dir):
     """The latest checkpoint's prefix in `model_dir`, or None (as
-    tf.train.latest_checkpoint): only one whose file exists."""
+    tf.train.latest_checkpoint): only one whose file exists, ours (``.h5``) or
+    TF's (``.index``)."""
     if not model_dir or not os.path.isdir(model_dir):
         return None
     latest, _ = read_state(model_dir)
-    if latest is not None and os.path.exists(_path(latest)):
+    if latest is not None and exists(latest):
         return latest
     return None
+
+
+def _remove(prefix):
+    """Deletes the files of checkpoint `prefix`: ours, or TF's (``.index`` first,
+    then the data shards and the ``.meta`` graph). Failures are logged."""
+    files = [_path(prefix), prefix + TF_INDEX]
+    files += sorted(glob.glob(glob.escape(prefix) + ".data-?????-of-?????"))
+    files.append(prefix + ".meta")
+    for f in files:
+        try:
+            os.remove(f)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            log.warning("could not delete old checkpoint file %s: %s", f, e)
 
 
 def step_of(prefix):
@@ -181,16 +272,18 @@ class Saver:
         os.makedirs(self.model_dir, exist_ok=True)
         prefix = write(os.path.join(self.model_dir, f"model.ckpt-{int(step)}"), values, step)
         _, every = read_state(self.model_dir)
-        every = [p for p in every if p != prefix and os.path.exists(_path(p))] + [prefix]
+        every = [p for p in every if p != prefix and exists(p)] + [prefix]
+        pruned = []
         if self.max_to_keep:
             while len(every) > self.max_to_keep:
                 old = every.pop(0)
                 if time.time() - self._last_kept_time >= self.keep_every:
                     self._last_kept_time = time.time()  # preserved, but no longer listed
                     continue
-                try:
-                    os.remove(_path(old))
-                except FileNotFoundError:
-                    pass
+                pruned.append(old)
+        # As TF's Saver: the state file stops listing a checkpoint before its files go,
+        # so a crash in between never leaves the state naming a deleted checkpoint.
         write_state(self.model_dir, prefix, every)
+        for old in pruned:
+            _remove(old)
         return prefix
