@@ -15,8 +15,6 @@ import os
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from widedeep.datasets import census_columns, load_adult  # noqa: E402
 from widedeep.feature_column import DenseFeatures, LinearModel  # noqa: E402

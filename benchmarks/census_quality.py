@@ -82,8 +82,9 @@ def main():
     for k, rs in rows.items():
         acc = np.mean([r["accuracy"] for r in rs])
         auc = np.mean([r["auc"] for r in rs])
-        print(f"  {k:<9} accuracy {acc:.4f}  auc {auc:.4f}  train {np.mean([r['train_s'] for r in rs]):.1f} s"
-              f"   per seed: {[(round(r['accuracy'], 4), round(r['auc'], 4)) for r in rs]}")
+        took = np.mean([r["train_s"] for r in rs])
+        print(f"  {k:<9} accuracy {acc:.4f}  auc {auc:.4f}  train {took:.1f} s   per seed: "
+              f"{[(round(r['accuracy'], 4), round(r['auc'], 4)) for r in rs]}")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)
