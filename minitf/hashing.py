@@ -44,8 +44,22 @@ def encode_strings(values):
 
 
 def fingerprint64(values):
-    """uint64 Fingerprint64 of each string, in the shape of `values`."""
+    """uint64 Fingerprint64 of each string, in the shape of `values`.
+
+    A batch of feature values usually repeats a few strings; encoding them to
+    UTF-8 is the slow part, so when at most half are distinct only the distinct
+    ones are encoded and hashed.
+    """
     a = np.asarray(values)
+    flat = a.reshape(-1)
+    if flat.size > 16 and a.dtype.kind in "UO":
+        try:
+            uniq, inverse = np.unique(flat, return_inverse=True)
+        except TypeError:  # an object array mixing str and bytes: no order
+            uniq = None
+        if uniq is not None and 2 * len(uniq) <= flat.size:
+            buf, offsets = encode_strings(uniq)
+            return F.fingerprint64(buf, offsets)[inverse.reshape(-1)].reshape(a.shape)
     buf, offsets = encode_strings(a)
     return F.fingerprint64(buf, offsets).reshape(a.shape)
 

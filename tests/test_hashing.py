@@ -208,3 +208,17 @@ def test_live_fingerprint_and_buckets_equal_tf(values, buckets):
     np.testing.assert_array_equal(hashing.to_hash_bucket_fast(np.array(enc, dtype=object),
                                                               buckets),
                                   tf.strings.to_hash_bucket_fast(enc, buckets).numpy())
+
+
+def test_repeated_strings_hash_as_each_one_alone():
+    """The distinct-values path (a batch repeating few strings) equals hashing
+    each string alone, for unicode and object arrays and 2-D shapes."""
+    from minitf.hashing import fingerprint64
+    words = ["", "a", "héllo", "Exec-managerial", "x" * 300]
+    batch = np.array([words[i % 5] for i in range(64)]).reshape(8, 8)
+    want = np.array([fingerprint64(np.array([w]))[0] for w in batch.ravel()]).reshape(8, 8)
+    np.testing.assert_array_equal(fingerprint64(batch), want)
+    np.testing.assert_array_equal(fingerprint64(batch.astype(object)), want)
+    mixed = np.array([w.encode() if i % 2 else w for i, w in enumerate(batch.ravel())],
+                     dtype=object)
+    np.testing.assert_array_equal(fingerprint64(mixed), want.ravel())

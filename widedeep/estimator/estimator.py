@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 import minitf as tf
+from minitf.blas import limit_threads
 from minitf.data import Dataset
 from widedeep import checkpoint as ckpt
 from widedeep.estimator.hooks import (
@@ -254,7 +255,7 @@ class Estimator:
             hooks.append(StopAtStepHook(steps, max_steps))
         self._seed()
         store, gs = self._store(latest, with_warm_start=True)
-        with store_scope(store), _global_step_scope(gs):
+        with store_scope(store), _global_step_scope(gs), limit_threads(1):
             loss = self._train_loop(input_fn, hooks, list(saving_listeners or []), store, gs,
                                     latest)
         if loss is not None:
@@ -362,7 +363,7 @@ class Estimator:
         hooks = list(hooks or [])
         session = StepSession()
         metrics, loss_sum, n_batches = None, 0.0, 0
-        with store_scope(store), _global_step_scope(gs):
+        with store_scope(store), _global_step_scope(gs), limit_threads(1):
             for h in hooks:
                 h.begin()
             for features, labels in self._batches(input_fn, ModeKeys.EVAL):
@@ -418,7 +419,8 @@ class Estimator:
             for h in hooks:
                 h.begin()
             for features, _ in self._batches(input_fn, ModeKeys.PREDICT):
-                spec = self._call_model_fn(features, None, ModeKeys.PREDICT)
+                with limit_threads(1):
+                    spec = self._call_model_fn(features, None, ModeKeys.PREDICT)
                 preds = _filter(spec.predictions, predict_keys)
                 session.values = _step_values(spec, int(gs.numpy()))
                 ctx = SessionRunContext(None, session)

@@ -139,8 +139,9 @@ def reduce_loss(unweighted, weights, reduction):
 def class_strings(ids, vocabulary):
     """bytes labels of class ids: the vocabulary entry, or the id as a string."""
     ids = np.asarray(ids)
-    if vocabulary is None:
-        return np.char.encode(ids.astype(str), "utf-8").astype(object)
+    if vocabulary is None:  # b'0', b'1', ... through a table as long as the largest id
+        table = np.array([b"%d" % i for i in range(int(ids.max(initial=0)) + 1)], object)
+        return table[ids]
     vocab = np.array([v.encode("utf-8") if isinstance(v, str) else v for v in vocabulary],
                      dtype=object)
     return vocab[ids]
