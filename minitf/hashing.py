@@ -46,20 +46,17 @@ def encode_strings(values):
 def fingerprint64(values):
     """uint64 Fingerprint64 of each string, in the shape of `values`.
 
-    A batch of feature values usually repeats a few strings; encoding them to
-    UTF-8 is the slow part, so when at most half are distinct only the distinct
-    ones are encoded and hashed.
+    A NumPy unicode array goes to a kernel that UTF-8-encodes its code points
+    as it hashes (encoding in Python was the slow part); other strings are
+    encoded first.
     """
     a = np.asarray(values)
-    flat = a.reshape(-1)
-    if flat.size > 16 and a.dtype.kind in "UO":
-        try:
-            uniq, inverse = np.unique(flat, return_inverse=True)
-        except TypeError:  # an object array mixing str and bytes: no order
-            uniq = None
-        if uniq is not None and 2 * len(uniq) <= flat.size:
-            buf, offsets = encode_strings(uniq)
-            return F.fingerprint64(buf, offsets)[inverse.reshape(-1)].reshape(a.shape)
+    if a.dtype.kind == "U" and a.size:
+        width = a.dtype.itemsize // 4
+        codes = np.ascontiguousarray(a).reshape(-1).view(np.uint32).reshape(-1, width)
+        if codes.max(initial=0) > 0x10FFFF:
+            raise ValueError("fingerprint64: invalid code point in a unicode string")
+        return F.fingerprint64_ucs4(codes).reshape(a.shape)
     buf, offsets = encode_strings(a)
     return F.fingerprint64(buf, offsets).reshape(a.shape)
 

@@ -169,6 +169,43 @@ def fingerprint64(buf, offsets):
     return out
 
 
+@njit(cache=True)
+def fingerprint64_ucs4(codes):
+    """Fingerprint64 of each row of `codes` (uint32 [n, width]: a NumPy unicode
+    array's code points, NUL-padded), hashing the UTF-8 bytes of each string
+    without building them in Python: each row is encoded into a scratch buffer."""
+    n, width = codes.shape
+    out = np.empty(n, np.uint64)
+    buf = np.empty(4 * width + 1, np.uint8)
+    for i in range(n):
+        end = width  # NumPy strips trailing NULs: the string ends at the last non-NUL
+        while end > 0 and codes[i, end - 1] == 0:
+            end -= 1
+        m = 0
+        for j in range(end):
+            c = codes[i, j]
+            if c < 0x80:
+                buf[m] = c
+                m += 1
+            elif c < 0x800:
+                buf[m] = 0xC0 | (c >> 6)
+                buf[m + 1] = 0x80 | (c & 0x3F)
+                m += 2
+            elif c < 0x10000:
+                buf[m] = 0xE0 | (c >> 12)
+                buf[m + 1] = 0x80 | ((c >> 6) & 0x3F)
+                buf[m + 2] = 0x80 | (c & 0x3F)
+                m += 3
+            else:
+                buf[m] = 0xF0 | (c >> 18)
+                buf[m + 1] = 0x80 | ((c >> 12) & 0x3F)
+                buf[m + 2] = 0x80 | ((c >> 6) & 0x3F)
+                buf[m + 3] = 0x80 | (c & 0x3F)
+                m += 4
+        out[i] = _hash64(buf, 0, m)
+    return out
+
+
 @njit(cache=True, inline="always")
 def _cat(fp1, fp2):
     r = fp1 ^ K_MUL

@@ -502,6 +502,13 @@ def cross_hashed(inputs, num_buckets, hash_key, what="crossed_column"):
         raise ValueError(f"{what}: the crossed features have different batch sizes: "
                          f"{[len(p[0]) for p in parts]}")
     counts = np.stack([p[0] for p in parts])                       # [features, batch]
+    if counts.size and (counts == 1).all():  # one value per row and feature: one cross
+        h = np.full(batch, np.uint64(hash_key), np.uint64)
+        for _, _, values in parts:
+            h = hashing.fingerprint_cat64(h, _value_hashes(values, what))
+        rows = np.arange(batch, dtype=np.int64)
+        return SparseTensor(np.stack([rows, np.zeros_like(rows)], 1),
+                            (h % np.uint64(num_buckets)).astype(np.int64), [batch, 1])
     total = counts.prod(axis=0)                                    # combinations per row
     row = np.repeat(np.arange(batch, dtype=np.int64), total)
     pos = np.arange(len(row), dtype=np.int64) - np.repeat(np.cumsum(total) - total, total)
