@@ -165,6 +165,15 @@ def safe_embedding_lookup_sparse(embedding_weights, sparse_ids, sparse_weights=N
     rows = (np.ravel_multi_index(lead.T, shape[:-1]) if lead.shape[1] > 1
             else lead[:, 0]).astype(np.int64)
     ids = sparse_ids.values.astype(np.int64)
+    if (sparse_weights is None and max_norm is None and len(ids) == batch
+            and lead.shape[1] == 1 and ids.min(initial=0) >= 0
+            and np.array_equal(rows, np.arange(batch))):
+        # One valid id in every row (a single-valued feature): nothing to drop,
+        # sort or fill, so straight to the lookup (what the steps below give).
+        _check_ids(ids, params.shape[0], "safe_embedding_lookup_sparse")
+        out = _sparse_combine(params, np.ones(batch, params.dtype), rows=rows, ids=ids,
+                              n_rows=batch, combiner=combiner, weights_grad=False)
+        return reshape(out, [int(d) for d in shape[:-1]] + list(params.shape[1:]))
     weights = None if sparse_weights is None else np.asarray(sparse_weights.values)
     keep = ids >= 0
     if weights is not None and combiner != "sum":

@@ -209,7 +209,7 @@ def _categorical_input(cache, column, want):
 
 
 def _with_values(sp, values):
-    return SparseTensor(sp.indices, values, sp.dense_shape)
+    return SparseTensor._trusted(sp.indices, values, sp.dense_shape)
 
 
 class HashedCategoricalColumn(CategoricalColumn, collections.namedtuple(
@@ -507,8 +507,8 @@ def cross_hashed(inputs, num_buckets, hash_key, what="crossed_column"):
         for _, _, values in parts:
             h = hashing.fingerprint_cat64(h, _value_hashes(values, what))
         rows = np.arange(batch, dtype=np.int64)
-        return SparseTensor(np.stack([rows, np.zeros_like(rows)], 1),
-                            (h % np.uint64(num_buckets)).astype(np.int64), [batch, 1])
+        return SparseTensor._trusted(np.stack([rows, np.zeros_like(rows)], 1),
+                                     (h % np.uint64(num_buckets)).astype(np.int64), [batch, 1])
     total = counts.prod(axis=0)                                    # combinations per row
     row = np.repeat(np.arange(batch, dtype=np.int64), total)
     pos = np.arange(len(row), dtype=np.int64) - np.repeat(np.cumsum(total) - total, total)
