@@ -394,3 +394,16 @@ def test_checkpoint_keeps_a_variable_that_is_also_a_parent(tmp_path):
     for k, v in values.items():
         np.testing.assert_array_equal(got[k], v)
     assert ckpt.read(prefix, ["dnn/w"])["dnn/w"].shape == (2, 2)
+
+
+def test_progress_bar_hook_draws_steps_and_loss(tmp_path):
+    import io
+    out = io.StringIO()
+    est = make(tmp_path)
+    est.train(train_input(), steps=4, hooks=[E.ProgressBarHook(total=4, stream=out,
+                                                               every_secs=0)])
+    text = out.getvalue()
+    assert text.count("\r") == 4 and text.endswith("\n")
+    last = text.strip().split("\r")[-1]
+    assert last.startswith("[" + "#" * 30 + "] 4/4 steps  loss ")
+    assert "[" + "#" * 7 + "." in text  # a quarter done after the first step

@@ -140,7 +140,8 @@ def make_estimator(cfg, model_dir):
         cfg["columns"])
     common = dict(model_dir=model_dir, linear_feature_columns=wide, dnn_feature_columns=deep,
                   dnn_hidden_units=cfg["hidden_units"],
-                  config=RunConfig(tf_random_seed=cfg.get("seed")))
+                  # (the CLI prints its own progress lines: no bar, no log lines)
+                  config=RunConfig(tf_random_seed=cfg.get("seed"), log_step_count_steps=None))
     if cfg["head"] == "regression":
         return DNNLinearCombinedRegressor(**common)
     return DNNLinearCombinedClassifier(n_classes=cfg["n_classes"],

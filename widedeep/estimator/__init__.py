@@ -7,6 +7,7 @@ from widedeep.estimator.hooks import (  # noqa: F401
     LoggingTensorHook,
     NanLossDuringTrainingError,
     NanTensorHook,
+    ProgressBarHook,
     SessionRunArgs,
     SessionRunContext,
     SessionRunHook,

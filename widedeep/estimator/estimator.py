@@ -16,6 +16,7 @@ import contextlib
 import inspect
 import logging
 import os
+import sys
 import tempfile
 import time
 
@@ -28,6 +29,7 @@ from widedeep import checkpoint as ckpt
 from widedeep.estimator.hooks import (
     LoggingTensorHook,
     NanTensorHook,
+    ProgressBarHook,
     SessionRunContext,
     SessionRunValues,
     StepSession,
@@ -253,6 +255,9 @@ class Estimator:
         hooks = list(hooks or [])
         if steps is not None or max_steps is not None:
             hooks.append(StopAtStepHook(steps, max_steps))
+        if sys.stderr.isatty() and self._config.log_step_count_steps:
+            start = int(ckpt.read(latest, ["global_step"])["global_step"]) if latest else 0
+            hooks.append(ProgressBarHook(max_steps or (start + steps if steps else None)))
         self._seed()
         store, gs = self._store(latest, with_warm_start=True)
         with store_scope(store), _global_step_scope(gs), limit_threads(1):
