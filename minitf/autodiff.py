@@ -90,7 +90,7 @@ def _keep_float_dtype(out, backward, inputs):
     float64 (NumPy 2 does not); TF never widens. Cast such results (and their
     gradients) back to the inputs' widest float dtype."""
     dt = getattr(out, "dtype", None)
-    if dt is None or dt.kind != "f":
+    if dt is None or dt.itemsize <= 4 or dt.kind != "f":  # float32 out: the usual case
         return out, backward
     floats = [t._value.dtype for t in inputs if t._value.dtype.kind == "f"]
     if not floats:
