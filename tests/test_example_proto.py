@@ -463,3 +463,38 @@ def test_live_tf_dense(rows):
     assert got["s"].tolist() == want["s"].numpy().tolist()
     w = want["v"]
     assert_sparse_equal(got["v"], w.indices.numpy(), w.values.numpy(), w.dense_shape.numpy())
+
+
+@settings(max_examples=200, deadline=None)
+@given(FEATURES)
+def test_the_fast_scan_decodes_what_the_careful_decoder_decodes(features):
+    from widedeep.export import example_proto as ep
+    data = encode_example(features)
+    fast = ep._decode_fast(data)
+    assert fast is not None  # the encoder's output is canonical
+    feats, pos = {}, 0
+    while pos < len(data):  # the careful decoder, by hand
+        field, wire, at, pos = ep._read_tag(data, pos, len(data), "Example")
+        s, pos = ep._read_len(data, pos, len(data), "Example.features")
+        ep._read_features(data, s, pos, feats)
+    slow = {k: ep._finish(v) for k, v in feats.items()}
+    assert sorted(fast) == sorted(slow)
+    for k in slow:
+        assert fast[k][0] == slow[k][0]
+        a, b = fast[k][1], slow[k][1]
+        assert a.dtype == b.dtype and a.shape == b.shape
+        assert a.tobytes() == b.tobytes() if a.dtype != object else a.tolist() == b.tolist()
+
+
+def test_one_value_rows():
+    from widedeep.export.example_proto import one_value_rows
+    specs = {"a": ("float", None), "s": ("bytes", None), "i": ("int64", None),
+             "d": ("float", 2.5)}
+    ex = encode_example({"a": [1.5], "s": [b"x"], "i": [-3]})
+    assert one_value_rows([ex, ex], specs) == {"a": [1.5, 1.5], "s": [b"x", b"x"],
+                                               "i": [-3, -3], "d": [2.5, 2.5]}
+    assert one_value_rows([encode_example({"a": [1.0, 2.0], "s": [b"x"], "i": [1]})],
+                          specs) is None  # two values
+    assert one_value_rows([encode_example({"a": [1.0], "i": [1]})], specs) is None  # missing
+    assert one_value_rows([encode_example({"a": [1.0], "s": [b"x"], "i": [1.0]})],
+                          specs) is None  # a float where an int64 is wanted

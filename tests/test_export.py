@@ -576,3 +576,94 @@ def test_the_numpy_fast_path_is_used_and_agrees_with_the_model_fn(export_dir):
     fast = runtime.export_outputs(feats)["predict"].as_signature_outputs()
     slow = runtime.slow_run(feats).export_outputs["predict"].as_signature_outputs()
     assert_outputs_equal(fast, slow)
+
+
+# --- exactness of the fast paths, every head kind ----------------------------------------------
+def _head_estimator(head_kind, model_dir, vocab_file):
+    from widedeep.canned import DNNLinearCombinedEstimator
+    from widedeep.heads import (
+        LogisticRegressionHead,
+        MultiClassHead,
+        MultiLabelHead,
+        PoissonRegressionHead,
+        RegressionHead,
+    )
+    heads = {"multi_class": MultiClassHead(3), "multi_label": MultiLabelHead(3),
+             "regression": RegressionHead(label_dimension=2),
+             "poisson": PoissonRegressionHead(), "logistic": LogisticRegressionHead()}
+    wide, deep = columns(vocab_file)
+    if head_kind == "binary":
+        return make("classifier", model_dir, vocab_file)
+    return DNNLinearCombinedEstimator(heads[head_kind], model_dir=model_dir,
+                                      linear_feature_columns=wide, dnn_feature_columns=deep,
+                                      dnn_hidden_units=[8, 4])
+
+
+def _labels(head_kind, n, rng):
+    return {"binary": rng.integers(0, 2, n), "multi_class": rng.integers(0, 3, n),
+            "multi_label": rng.integers(0, 2, (n, 3)),
+            "regression": rng.normal(size=(n, 2)).astype(np.float32),
+            "poisson": rng.poisson(2, n).astype(np.float32),
+            "logistic": rng.uniform(size=n).astype(np.float32)}[head_kind]
+
+
+@pytest.mark.parametrize("head_kind", ["binary", "multi_class", "multi_label", "regression",
+                                       "poisson", "logistic"])
+def test_every_head_serves_bit_for_bit_what_estimator_predict_gives(vocab_file, tmp_path,
+                                                                     head_kind):
+    rng = np.random.default_rng(3)
+    feats, _ = load_adult("train")
+    feats = {k: feats[k][:64] for k in RAW_KEYS}
+    est = _head_estimator(head_kind, str(tmp_path / "m"), vocab_file)
+    y = _labels(head_kind, 64, rng)
+    est.train(lambda: Dataset.from_tensor_slices((feats, y)).batch(32), steps=3)
+    r = rows(40, start=200)
+    r["occupation"] = r["occupation"].copy()
+    r["occupation"][::7] = "Astronaut"  # unseen: hashed, and a cache miss later
+    one = {k: v[5:6] for k, v in r.items()}
+    # Estimator.predict on the same batch: one example alone is another GEMM shape, whose
+    # BLAS kernel may round differently from a batch's
+    cases = [(r, predicted(est, r)), (one, predicted(est, one))]
+    for fn in (parsing_fn(vocab_file), raw_fn()):
+        model = saved_model.load(export_saved_model(est, str(tmp_path / "e"), fn))
+        assert model._runtime._rows is not None  # the single-valued row path is used
+        for key, sig in model.signatures.items():
+            for batch, preds in cases:
+                want = _head_outputs(head_kind, key, preds)
+                got = call(sig, batch)
+                assert sorted(got) == sorted(want), key
+                for k in want:
+                    np.testing.assert_array_equal(got[k], want[k], err_msg=f"{key}/{k}")
+                    assert np.asarray(got[k]).dtype == np.asarray(want[k]).dtype, k
+
+
+def _head_outputs(head_kind, key, preds):
+    if key == "predict":
+        return preds
+    if head_kind == "binary":
+        return expected_outputs("classifier", key, preds)
+    if head_kind in ("multi_class", "multi_label"):
+        return {"classes": preds["all_classes" if head_kind == "multi_class" else "classes"],
+                "scores": preds["probabilities"]}
+    return {"outputs": preds["predictions"]}
+
+
+def test_rows_that_are_not_single_valued_take_the_exact_general_path(export_dir, trained):
+    model = saved_model.load(export_dir)
+    r = rows(4)
+    ex = [encode_example({**{k: [r[k][i]] for k in RAW_KEYS},
+                          "occupation": ["Sales", "Tech-support"][:i % 3]})  # 0, 1, 2 values
+          for i in range(4)]
+    got = model.signatures["predict"](examples=ex)
+    feats = model.signatures["predict"].features({"examples": ex})
+    slow = model._runtime.slow_run(feats).export_outputs["predict"].as_signature_outputs()
+    for k in slow:
+        np.testing.assert_array_equal(got[k], slow[k], err_msg=k)
+
+
+def test_the_fast_path_gives_the_same_errors(export_dir):
+    sig = saved_model.load(export_dir).signatures["serving_default"]
+    r = rows(1)
+    bad = encode_example({**{k: [r[k][0]] for k in RAW_KEYS}, "age": ["old"]})
+    with pytest.raises(ValueError, match="Data types don't match"):
+        sig(inputs=[bad])

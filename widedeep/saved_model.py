@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 from widedeep import checkpoint as ckpt
-from widedeep.export.example_proto import parse_examples
+from widedeep.export.example_proto import _spec_kind, one_value_rows, parse_examples
 from widedeep.export.exporter import (
     MODEL_FILE,
     SAVED_MODEL_FILE,
@@ -31,6 +31,7 @@ from widedeep.export.exporter import (
 )
 from widedeep.export.receivers import TensorSpec, feature_spec_from_json
 from widedeep.export.runtime import MODEL_FORMAT, MODEL_VERSION, Runtime, map_vocabulary_files
+from widedeep.feature_column import VarLenFeature
 
 
 class SavedModelError(ValueError):
@@ -99,6 +100,7 @@ class Signature:
             else:
                 raw[fkey] = src["input"]
         self._parse, self._raw = parse, raw
+        self._rows = self._row_plan(runtime)
 
     def __repr__(self):
         return (f"Signature({self.key!r}, method_name={self.method_name!r}, "
@@ -126,9 +128,80 @@ class Signature:
             features[fkey] = values[name]
         return features
 
+    def _row_plan(self, runtime):
+        """How to feed the runtime's single-valued row path (see widedeep.export.rows)
+        from this signature's inputs: ('parse', input name, {key: (kind, default)},
+        sparse keys) or ('raw', {feature key: input name}); None when it cannot
+        (several parsed inputs, a feature of more than one value per example)."""
+        rows = runtime._rows
+        if rows is None:
+            return None
+        if self._parse and not self._raw and len(self._parse) == 1:
+            (name, spec), = self._parse.items()
+            specs, sparse = {}, set()
+            for key, s in spec.items():
+                kind = _spec_kind(s.dtype, key)
+                if isinstance(s, VarLenFeature):
+                    specs[key] = (kind, None)
+                    sparse.add(key)
+                elif tuple(s.shape) == (1,) or tuple(s.shape) == ():
+                    default = None if s.default_value is None else \
+                        np.asarray(s.default_value).reshape(-1)[0].item()
+                    if isinstance(default, str):
+                        default = default.encode("utf-8")
+                    specs[key] = (kind, default)
+                else:
+                    return None
+            if not rows.keys <= set(specs) or any(
+                    specs[k][0] == "bytes" for k in rows.numeric_keys):
+                return None  # strings where the model wants numbers: the slow path says so
+            return "parse", name, specs, frozenset(sparse)
+        if not self._parse and rows.keys <= set(self._raw):
+            if any(self.inputs[self._raw[k]].dtype == "string" for k in rows.numeric_keys):
+                return None
+            return "raw", {k: self._raw[k] for k in rows.keys}
+        return None
+
+    def _fast_outputs(self, inputs):
+        """The export output for single-valued rows, or None (then the general path)."""
+        plan = self._rows
+        if plan is None or len(inputs) != len(self.inputs) or any(
+                n not in self.inputs for n in inputs):
+            return None
+        if plan[0] == "parse":
+            _, name, specs, sparse = plan
+            items = inputs[name]
+            if isinstance(items, np.ndarray):
+                if items.dtype != object or items.ndim != 1:
+                    return None
+                items = items.tolist()
+            elif not isinstance(items, (list, tuple)):
+                return None
+            rows = one_value_rows(items, specs)
+            n = len(items)
+        else:
+            rows, n = {}, None
+            sparse = frozenset()
+            for fkey, name in plan[1].items():
+                a = self.inputs[name].check(inputs[name], f"signature {self.key!r} input "
+                                                          f"{name!r}")
+                if a.ndim == 2 and a.shape[1] == 1:
+                    a = a[:, 0]
+                if a.ndim != 1 or (n is not None and len(a) != n):
+                    return None
+                rows[fkey], n = a, len(a)
+        if rows is None:
+            return None
+        try:
+            return self._runtime.export_outputs_of_rows(rows, n, sparse)
+        except (ValueError, TypeError, KeyError, IndexError, UnicodeError):
+            return None  # the general path raises the error, worded
+
     def __call__(self, **inputs):
-        outs = self._runtime.export_outputs(self.features(inputs))[
-            self._export_key].as_signature_outputs()
+        outputs = self._fast_outputs(inputs)
+        if outputs is None:
+            outputs = self._runtime.export_outputs(self.features(inputs))
+        outs = outputs[self._export_key].as_signature_outputs()
         return {k: np.asarray(outs[k]) for k in self.outputs}
 
 

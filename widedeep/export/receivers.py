@@ -83,6 +83,13 @@ class TensorSpec:
     def check(self, value, what):
         """`value` as an ndarray of this spec's dtype and shape (strings as an object
         array of str/bytes), or ValueError naming `what`."""
+        if type(value) is np.ndarray and value.ndim == len(self.shape) and (
+                value.dtype == (object if self.dtype == "string" else _NUMPY[self.dtype])) and (
+                all(d is None or d == n for d, n in zip(self.shape, value.shape))):
+            # already what it should be (the common case when serving): no copy
+            if self.dtype != "string" or all(isinstance(v, (str, bytes))
+                                             for v in value.reshape(-1)[:1000]):
+                return value
         if self.dtype == "string":
             if isinstance(value, np.ndarray) and value.dtype.kind in "SU":
                 value = value.tolist()  # "S" arrays drop trailing NUL bytes: keep objects

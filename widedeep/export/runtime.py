@@ -19,6 +19,7 @@ computes no loss (the rebuilt head has loss_fn=None).
 import numpy as np
 
 import minitf as tf
+from minitf.blas import limit_threads
 from minitf.sparse import SparseTensor
 from widedeep.estimator.model_fn import ModeKeys
 from widedeep.feature_column import (
@@ -232,8 +233,9 @@ class Runtime:
         self.example_outputs = spec.export_outputs
         self._fast = FastPath.build(self.canned, self.store)
         if self._fast is not None and not _same(self._fast.export_outputs(dummy),
-                                                spec.export_outputs):
+                                                spec.export_outputs, tol=0):
             self._fast = None
+        self._rows = None if self._fast is None else _checked_rows(self, dummy, spec)
 
     def slow_run(self, features):
         """The canned model_fn's PREDICT EstimatorSpec for a batch of features."""
@@ -242,9 +244,21 @@ class Runtime:
 
     def export_outputs(self, features):
         """{export output key: ExportOutput} for a batch of features."""
-        if self._fast is not None:
-            return self._fast.export_outputs(features)
-        return self.slow_run(features).export_outputs
+        with limit_threads(1):  # as Estimator.predict (see widedeep.export.rows)
+            if self._fast is not None:
+                return self._fast.export_outputs(features)
+            return self.slow_run(features).export_outputs
+
+    def export_outputs_of_rows(self, rows, n, form=frozenset()):
+        """{export output key: ExportOutput} for n single-valued rows ({feature key:
+        n values}; `form`: the string features the model_fn would get sparse), or
+        None when the rows are not all single-valued (see widedeep.export.rows)."""
+        if self._rows is None or n == 0:
+            return None
+        logits = self._rows.logits(rows, n, form)
+        if logits is None:
+            return None
+        return self.canned.head.export_outputs(self._rows.predictions(logits))
 
     def variable_values(self):
         return {n: v.numpy() for n, v in self.store.variables.items()}
@@ -261,6 +275,35 @@ def describe_outputs(export_output):
             for k, v in sorted(export_output.as_signature_outputs().items())}
 
 
+def _checked_rows(runtime, dummy, spec):
+    """A RowPlan for the runtime's model if it gives exactly what the model_fn
+    gives on the dummy example (and its head predictions exactly the head's on
+    logits of every size), else None."""
+    from widedeep.export.rows import RowPlan
+    plan = RowPlan.build(runtime._fast)
+    if plan is None:
+        return None
+    rows = {k: list(np.asarray(v).reshape(-1)) for k, v in dummy.items()
+            if not isinstance(v, SparseTensor)}
+    rows.update({k: list(v.values) for k, v in dummy.items() if isinstance(v, SparseTensor)})
+    form = frozenset(k for k, v in dummy.items() if isinstance(v, SparseTensor))
+    try:
+        logits = plan.logits(rows, 1, form)
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
+    if logits is None or not _same(runtime.canned.head.export_outputs(plan.predictions(logits)),
+                                   spec.export_outputs, tol=0):
+        return None
+    head = runtime.canned.head
+    z = np.random.default_rng(0).normal(0, 30, (257, head.logits_dimension)).astype(np.float32)
+    z[0], z[1], z[2] = 0.0, 1e30, -1e30  # ties and overflow
+    for batch in (z[:1], z):
+        if not _same(head.export_outputs(plan.predictions(batch)),
+                     head.export_outputs(head.predictions(batch)), tol=0):
+            return None
+    return plan
+
+
 def _same(a, b, tol=1e-6):
     if sorted(a) != sorted(b):
         return False
@@ -268,8 +311,12 @@ def _same(a, b, tol=1e-6):
         x, y = a[k].as_signature_outputs(), b[k].as_signature_outputs()
         for n in y:
             u, v = np.asarray(x[n]), np.asarray(y[n])
-            if u.shape != v.shape or (u.dtype.kind in "OSU" and u.tolist() != v.tolist()) or (
-                    u.dtype.kind not in "OSU" and not np.allclose(u, v, rtol=tol, atol=tol)):
+            if u.shape != v.shape or u.dtype != v.dtype or (
+                    u.dtype.kind in "OSU" and u.tolist() != v.tolist()):
+                return False
+            if u.dtype.kind not in "OSU" and not (
+                    np.array_equal(u, v, equal_nan=u.dtype.kind == "f") if tol == 0
+                    else np.allclose(u, v, rtol=tol, atol=tol, equal_nan=True)):
                 return False
     return True
 
