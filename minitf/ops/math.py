@@ -10,6 +10,7 @@ import builtins
 import numpy as np
 
 from minitf.autodiff import primitive, unbroadcast
+from minitf.blas import for_gemm
 
 
 def _same_dtype(op, x, y):
@@ -235,7 +236,11 @@ def matmul(a, b, transpose_a=False, transpose_b=False):
     def T(m):
         return np.swapaxes(m, -1, -2)
 
+    macs = at.size * bt.shape[-1]  # multiply-adds of each of the three products
+    for_gemm(macs)
+
     def backward(g):
+        for_gemm(macs)
         ga = T(g @ T(bt)) if transpose_a else g @ T(bt)
         gb = T(T(at) @ g) if transpose_b else T(at) @ g
         return unbroadcast(ga, a.shape), unbroadcast(gb, b.shape)

@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 import minitf as tf
-from minitf.blas import limit_threads
+from minitf.blas import adaptive_threads
 from minitf.data import Dataset
 from widedeep import checkpoint as ckpt
 from widedeep.estimator.hooks import (
@@ -260,7 +260,7 @@ class Estimator:
             hooks.append(ProgressBarHook(max_steps or (start + steps if steps else None)))
         self._seed()
         store, gs = self._store(latest, with_warm_start=True)
-        with store_scope(store), _global_step_scope(gs), limit_threads(1):
+        with store_scope(store), _global_step_scope(gs), adaptive_threads():
             loss = self._train_loop(input_fn, hooks, list(saving_listeners or []), store, gs,
                                     latest)
         if loss is not None:
@@ -368,7 +368,7 @@ class Estimator:
         hooks = list(hooks or [])
         session = StepSession()
         metrics, loss_sum, n_batches = None, 0.0, 0
-        with store_scope(store), _global_step_scope(gs), limit_threads(1):
+        with store_scope(store), _global_step_scope(gs), adaptive_threads():
             for h in hooks:
                 h.begin()
             for features, labels in self._batches(input_fn, ModeKeys.EVAL):
@@ -424,7 +424,7 @@ class Estimator:
             for h in hooks:
                 h.begin()
             for features, _ in self._batches(input_fn, ModeKeys.PREDICT):
-                with limit_threads(1):
+                with adaptive_threads():
                     spec = self._call_model_fn(features, None, ModeKeys.PREDICT)
                 preds = _filter(spec.predictions, predict_keys)
                 session.values = _step_values(spec, int(gs.numpy()))

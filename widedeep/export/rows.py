@@ -28,7 +28,7 @@ or several, in some column); the caller then runs the general path.
 import numpy as np
 
 import minitf as tf
-from minitf.blas import limit_threads
+from minitf.blas import adaptive_threads, for_gemm
 from minitf.ops.math import _sigmoid
 from minitf.sparse import SparseTensor
 from widedeep.feature_column import (
@@ -263,19 +263,19 @@ class RowPlan:
     def _deep(self, net):
         if len(net) < 32:  # BLAS does not thread GEMMs this small
             return self._gemms(net)
-        # One BLAS thread: on a busy machine a second one waiting for a core makes a
-        # batch of 256 ten times slower (measured); Estimator.predict runs so too.
-        with limit_threads(1):
+        # Small GEMMs on one BLAS thread (on a busy machine a second one waiting for
+        # a core makes a batch of 256 ten times slower), as Estimator.predict does.
+        with adaptive_threads():
             return self._gemms(net)
 
     def _gemms(self, net):
         d = self._dnn
         for kernel, bias in d["layers"]:
-            net = np.matmul(net, kernel) + bias  # as bias_add(matmul(net, kernel), bias)
+            net = _matmul(net, kernel) + bias  # as bias_add(matmul(net, kernel), bias)
             net = np.maximum(net, 0) if d["activation"] is None else np.asarray(
                 d["activation"](tf.constant(net)).numpy())
         kernel, bias = d["out"]
-        return np.matmul(net, kernel) + bias
+        return _matmul(net, kernel) + bias
 
     def _wide(self, rows, n, form, memo):
         lin = self._linear
@@ -288,7 +288,7 @@ class RowPlan:
             gather[pos] = np.where((ids >= 0) & (ids < size), start + ids, lin["zero_row"])
         parts = lin["table"][gather]  # [columns + 1, n, units]
         for pos, key, w in lin["numeric"]:  # the dense column's matmul, as LinearModel's
-            parts[pos] = np.matmul(np.asarray(rows[key], np.float32).reshape(n, 1), w)
+            parts[pos] = _matmul(np.asarray(rows[key], np.float32).reshape(n, 1), w)
         # add_n adds in column order, then the bias: a sequential sum (accumulate).
         return np.add.accumulate(parts, axis=0)[-1]
 
@@ -354,3 +354,9 @@ def _multi_label(n_classes, vocab):
         return {"logits": z, "probabilities": _sigmoid(z),
                 "classes": names[np.tile(np.arange(n_classes), (len(z), 1))]}
     return predict
+
+
+def _matmul(a, b):
+    """np.matmul with the BLAS thread count the estimator would use (bit-equal)."""
+    for_gemm(a.size * b.shape[-1])
+    return np.matmul(a, b)

@@ -19,7 +19,7 @@ computes no loss (the rebuilt head has loss_fn=None).
 import numpy as np
 
 import minitf as tf
-from minitf.blas import limit_threads
+from minitf.blas import adaptive_threads, for_gemm
 from minitf.sparse import SparseTensor
 from widedeep.estimator.model_fn import ModeKeys
 from widedeep.feature_column import (
@@ -244,7 +244,7 @@ class Runtime:
 
     def export_outputs(self, features):
         """{export output key: ExportOutput} for a batch of features."""
-        with limit_threads(1):  # as Estimator.predict (see widedeep.export.rows)
+        with adaptive_threads():  # as Estimator.predict (see widedeep.export.rows)
             if self._fast is not None:
                 return self._fast.export_outputs(features)
             return self.slow_run(features).export_outputs
@@ -382,8 +382,8 @@ class FastPath:
                 blocks.append(x.reshape(len(x), -1).astype(np.float32, copy=False))
             net = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
             for k, b in layers:
-                net = np.asarray(activation(tf.constant(np.matmul(net, k) + b)).numpy())
-            logits = np.matmul(net, kernel) + bias
+                net = np.asarray(activation(tf.constant(_matmul(net, k) + b)).numpy())
+            logits = _matmul(net, kernel) + bias
         if self.linear is not None:
             columns, bias, combiner = self.linear
             sums = []
@@ -393,7 +393,7 @@ class FastPath:
                     sums.append(_combine(w, ids, weights, combiner))
                 else:
                     x = np.asarray(c.dense(cache, None))
-                    sums.append(np.matmul(x.reshape(len(x), -1), w))
+                    sums.append(_matmul(x.reshape(len(x), -1), w))
             wide = sums[0]
             for s in sums[1:]:
                 wide = wide + s
@@ -428,3 +428,9 @@ def _combine(table, sp_ids, sp_weights, combiner):
             denom = np.sqrt(denom)
         out = np.where(denom[:, None] > 0, out / np.where(denom > 0, denom, 1)[:, None], 0)
     return out.astype(np.float32, copy=False)
+
+
+def _matmul(a, b):
+    """np.matmul with the BLAS thread count the estimator would use (bit-equal)."""
+    for_gemm(a.size * b.shape[-1])
+    return np.matmul(a, b)
