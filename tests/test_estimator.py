@@ -407,3 +407,61 @@ def test_progress_bar_hook_draws_steps_and_loss(tmp_path):
     last = text.strip().split("\r")[-1]
     assert last.startswith("[" + "#" * 30 + "] 4/4 steps  loss ")
     assert "[" + "#" * 7 + "." in text  # a quarter done after the first step
+
+
+def _head_model_fn(make_optimizer):
+    """A TF-style custom model_fn: the head and the optimizer built inside it
+    (TF builds them once per graph; we call model_fn once per batch)."""
+    from widedeep.heads import BinaryClassHead
+
+    def model_fn(features, labels, mode):
+        head = BinaryClassHead()
+        w = get_variable("w", (2, 1))
+        logits = tf.matmul(tf.constant(features["x"]), w)
+        return head.create_estimator_spec(features, mode, logits, labels=labels,
+                                          optimizer=make_optimizer(),
+                                          trainable_variables=[w])
+    return model_fn
+
+
+def test_optimizer_built_in_model_fn_keeps_its_slots(tmp_path):
+    """Adagrad built anew each batch, over 4 steps in one call or in two calls,
+    equals one Adagrad object kept outside: its accumulator lives on (and is
+    checkpointed and restored) as TF's slot variable would."""
+    y = (X[:, 0] > 0).astype(np.int64)
+
+    def data():
+        return Dataset.from_tensor_slices(({"x": X}, y)).batch(16)
+
+    def run(name, make_optimizer, calls):
+        est = E.Estimator(_head_model_fn(make_optimizer), model_dir=str(tmp_path / name))
+        if name != "kept-1":  # every run starts from the same initial values
+            ckpt.Saver(str(tmp_path / name)).save(
+                ckpt.read(str(tmp_path / "kept-1/model.ckpt-0.h5")), 0)
+        for steps in calls:
+            est.train(data, steps=steps)
+        return est
+
+    kept = tf.optimizers.Adagrad(0.5)
+    ref = run("kept-1", lambda: kept, [4])
+    runs = [run("fresh-1", lambda: tf.optimizers.Adagrad(0.5), [4]),
+            run("kept-2", lambda: kept, [2, 2]),
+            run("fresh-2", lambda: tf.optimizers.Adagrad(0.5), [2, 2])]
+    for name in ("w", "training/Adagrad/w/accumulator"):
+        np.testing.assert_array_equal(runs[0].get_variable_value(name),
+                                      ref.get_variable_value(name))
+        np.testing.assert_array_equal(runs[2].get_variable_value(name),
+                                      runs[1].get_variable_value(name))
+    # by hand: accumulator = 0.1 + sum of squared gradients, not reset each step
+    assert np.all(ref.get_variable_value("training/Adagrad/w/accumulator") > 0.1)
+
+
+def test_head_built_in_model_fn_streams_metrics_over_batches(tmp_path):
+    y = (X[:, 0] > 0.3).astype(np.int64)
+    est = E.Estimator(_head_model_fn(lambda: tf.optimizers.SGD(0.1)), model_dir=str(tmp_path))
+    est.train(lambda: Dataset.from_tensor_slices(({"x": X}, y)).batch(16), steps=2)
+    by8 = est.evaluate(lambda: Dataset.from_tensor_slices(({"x": X}, y)).batch(8))
+    by64 = est.evaluate(lambda: Dataset.from_tensor_slices(({"x": X}, y)).batch(64))
+    for k in ("accuracy", "label/mean", "auc", "average_loss", "accuracy_baseline"):
+        np.testing.assert_allclose(by8[k], by64[k], rtol=1e-6, err_msg=k)
+    assert by64["label/mean"] == np.float32(np.mean(y))

@@ -79,6 +79,16 @@ class VariableStore:
             self.optimizers.append(optimizer)
         return optimizer
 
+    def optimizer_seen(self, optimizer, replaces=None):
+        """`minitf.optimizers.shared_state`'s callback: the first optimizer of a
+        name is restored from the checkpoint and saved with the model; a new
+        object of the same name (a model_fn builds one per batch) replaces it."""
+        if replaces is not None:
+            self.optimizers = [optimizer if o is replaces else o for o in self.optimizers]
+        elif all(o is not optimizer for o in self.optimizers):
+            optimizer.load_state(self.restore)
+            self.optimizers.append(optimizer)
+
     def values(self):
         """{name: ndarray} of every variable and tracked optimizer state."""
         out = {n: v.numpy() for n, v in self.variables.items()}

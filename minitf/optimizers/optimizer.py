@@ -19,6 +19,9 @@ Subclasses give `_create_slots(var)`, `_apply_dense(grad, var, coef)` and
 assign), with `coef` the step's hyperparameter values in the variable's dtype.
 """
 
+import contextlib
+import threading
+
 import numpy as np
 
 from minitf.kernels.scatter import dedup_sum
@@ -27,6 +30,24 @@ from minitf.sparse import IndexedSlices
 from minitf.tensor import Tensor, Variable
 
 SCOPE = "training"
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def shared_state(on_first=None):
+    """Within the block, optimizers of the same class and name share one state
+    (slots, iterations, restored hyperparameters), as TF's slot variables are
+    graph variables found by name. An estimator calls a model_fn once per
+    batch, and a model_fn that builds ``Adagrad()`` itself gets a new object
+    every batch: the newest takes over the state of the one before.
+    `on_first(optimizer)` is called for the first of each name (to restore it
+    from a checkpoint and save it with the model)."""
+    prev = getattr(_local, "scope", None)
+    _local.scope = ({}, on_first)
+    try:
+        yield
+    finally:
+        _local.scope = prev
 
 
 class Optimizer:
@@ -135,6 +156,7 @@ class Optimizer:
     def apply_gradients(self, grads_and_vars, name=None, experimental_aggregate_gradients=True):
         """Applies each (gradient, variable) pair, skipping None gradients; then
         iterations += 1. Returns the iterations variable."""
+        self._join_shared_state()
         pairs = [(g, v) for g, v in grads_and_vars if g is not None]
         if not pairs:
             raise ValueError(f"No gradients provided for any variable: "
@@ -176,6 +198,29 @@ class Optimizer:
             value = loss
         grads = tape.gradient(value, var_list, output_gradients=grad_loss)
         return self.apply_gradients(zip(grads, var_list))
+
+    _STATE = ("_slots", "_pending", "_hyper_values")  # what a successor takes over
+
+    def _join_shared_state(self):
+        scope = getattr(_local, "scope", None)
+        if scope is None:
+            return
+        known, on_first = scope
+        key = (type(self).__name__, self._name)
+        prev = known.get(key)
+        if prev is self:
+            return
+        known[key] = self
+        if prev is None:
+            if on_first is not None:
+                on_first(self)
+            return
+        for attr in self._STATE:
+            setattr(self, attr, getattr(prev, attr))
+        if self._iterations is None and getattr(prev, "_own_iterations", False):
+            self._iterations, self._own_iterations = prev._iterations, True
+        if on_first is not None:
+            on_first(self, replaces=prev)
 
     @staticmethod
     def _rows(var):

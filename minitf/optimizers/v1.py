@@ -144,6 +144,7 @@ class FtrlOptimizer(_V1, Ftrl):
 
 class AdamOptimizer(_V1, Adam):
     _SLOT_SUFFIX = {"m": "", "v": "_1"}
+    _STATE = Adam._STATE + ("_powers",)
 
     def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-08,
                  use_locking=False, name="Adam"):

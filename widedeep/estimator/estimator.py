@@ -25,6 +25,7 @@ import numpy as np
 import minitf as tf
 from minitf.blas import adaptive_threads
 from minitf.data import Dataset
+from minitf.optimizers.optimizer import shared_state
 from widedeep import checkpoint as ckpt
 from widedeep.estimator.hooks import (
     LoggingTensorHook,
@@ -260,7 +261,8 @@ class Estimator:
             hooks.append(ProgressBarHook(max_steps or (start + steps if steps else None)))
         self._seed()
         store, gs = self._store(latest, with_warm_start=True)
-        with store_scope(store), _global_step_scope(gs), adaptive_threads():
+        with store_scope(store), _global_step_scope(gs), adaptive_threads(), \
+                shared_state(store.optimizer_seen):
             loss = self._train_loop(input_fn, hooks, list(saving_listeners or []), store, gs,
                                     latest)
         if loss is not None:

@@ -220,7 +220,9 @@ class Head:
         if mode == ModeKeys.EVAL:
             from widedeep.variables import current_store
             store = current_store()
-            key = ("head_metrics", id(self))
+            # By kind and name, not by object: a model_fn may build its head anew
+            # for every batch (TF builds the graph once); the metrics must persist.
+            key = ("head_metrics", type(self).__name__, self._name)
             metrics = store.cache.get(key) if store is not None else None
             if metrics is None:
                 metrics = self.metrics(regularization_losses)
