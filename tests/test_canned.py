@@ -437,3 +437,27 @@ def test_live_steps_equal_tf(tmp_path_factory, model, head, opt, hidden, combine
     assert sorted(m_tf) == sorted(m_ours)
     for k in m_tf:
         np.testing.assert_allclose(m_ours[k], m_tf[k], rtol=2e-4, atol=2e-5, err_msg=k)
+
+
+@pytest.mark.parametrize("run", ["default", "adam_decay"])
+def test_initial_checkpoint_holds_what_tfs_holds(tmp_path, run):
+    """model.ckpt-0 (written before the first update) has TF's step-0 names:
+    optimizer slots and hyperparameters included, with TF's initial values."""
+    wide, deep = census_columns()
+    kw = {}
+    if run == "adam_decay":
+        kw = dict(dnn_optimizer=lambda: tf.optimizers.legacy.Adam(
+            learning_rate=tf.compat.v1.train.exponential_decay(
+                0.01, tf.compat.v1.train.get_global_step(), 10, 0.5)),
+            linear_optimizer=tf.optimizers.legacy.Adagrad(learning_rate=0.05))
+    est = DNNLinearCombinedClassifier(model_dir=str(tmp_path), linear_feature_columns=wide,
+                                      dnn_feature_columns=deep,
+                                      dnn_hidden_units=[100, 75, 50, 25], **kw)
+    est.train(census(BATCH), steps=1)
+    got = ckpt.read(str(tmp_path / "model.ckpt-0"))
+    prefix = f"{run}/step0/"
+    want = {k[len(prefix):]: FIX[k] for k in FIX.files if k.startswith(prefix)}
+    assert sorted(got) == sorted(want)
+    for k, w in want.items():
+        if k.startswith("training/"):  # initial slot and hyperparameter values
+            np.testing.assert_array_equal(got[k], w, err_msg=k)

@@ -140,6 +140,13 @@ class Optimizer:
             self._slots[key] = value
         return self._slots[key]
 
+    def build(self, var_list):
+        """Creates the slots of `var_list` and the iteration counter now (TF
+        creates them with the graph, so they are in the first checkpoint)."""
+        for var in var_list:
+            self._create_slots(var)
+        self.iterations  # noqa: B018  (created on first access)
+
     def slot_name(self, var, slot):
         return f"{SCOPE}/{self._name}/{var._name}/{slot}"
 

@@ -160,6 +160,10 @@ class CannedModel:
                           [v for v in dnn.variables if v.trainable]))
         # The last part's optimizer counts the global step (the dnn's when present).
         parts[-1][0].iterations = gs
+        if not store.cache.get(("canned_built", id(self))):  # slots in model.ckpt-0, as TF
+            store.cache[("canned_built", id(self))] = True
+            for opt, vs in parts:
+                opt.build(vs)
 
         def train_op_fn(loss):
             def train_op():
