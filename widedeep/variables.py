@@ -89,13 +89,15 @@ class VariableStore:
             optimizer.load_state(self.restore)
             self.optimizers.append(optimizer)
 
-    def values(self):
-        """{name: ndarray} of every variable and tracked optimizer state."""
-        out = {n: v.numpy() for n, v in self.variables.items()}
+    def values(self, copy=True):
+        """{name: ndarray} of every variable and tracked optimizer state; with
+        `copy` False the live arrays (for writing a checkpoint at once: a large
+        model's tables are not duplicated)."""
+        out = {n: v.numpy() if copy else v._value for n, v in self.variables.items()}
         for opt in self.optimizers:
             state = getattr(opt, "state_dict", None)
             if state is not None:
-                out.update({n: np.asarray(a) for n, a in state().items()})
+                out.update({n: np.asarray(a) for n, a in state(copy).items()})
         return out
 
 

@@ -243,9 +243,10 @@ class Optimizer:
         return [k for k in self._HYPERS if k in self._hyper and isinstance(
             self._hyper[k], (int, float)) and not isinstance(self._hyper[k], bool)]
 
-    def state_dict(self):
+    def state_dict(self, copy=True):
         """{checkpoint name: array} of the hyperparameter variables, `iter` (when
-        the optimizer counts its own iterations) and every slot."""
+        the optimizer counts its own iterations) and every slot (the live slot
+        arrays when `copy` is False: a checkpoint writer needs no copies)."""
         out = {}
         for k in self.hyper_variable_names():
             out[f"{SCOPE}/{self._name}/{k}"] = np.float32(self._hyper_values.get(
@@ -253,7 +254,7 @@ class Optimizer:
         if self._iterations is not None and getattr(self, "_own_iterations", False):
             out[self._iter_name()] = np.int64(self._iterations.numpy())
         for (var_name, slot), value in self._slots.items():
-            out[f"{SCOPE}/{self._name}/{var_name}/{slot}"] = value.copy()
+            out[f"{SCOPE}/{self._name}/{var_name}/{slot}"] = value.copy() if copy else value
         return out
 
     def load_state(self, values):

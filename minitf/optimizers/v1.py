@@ -32,8 +32,9 @@ class _V1:
     def hyper_variable_names(self):
         return []
 
-    def state_dict(self):
-        return {self.slot_name(_Named(v), s): a.copy() for (v, s), a in self._slots.items()}
+    def state_dict(self, copy=True):
+        return {self.slot_name(_Named(v), s): a.copy() if copy else a
+                for (v, s), a in self._slots.items()}
 
     def load_state(self, values):
         self._slots = {}
@@ -168,8 +169,8 @@ class AdamOptimizer(_V1, Adam):
                         dt(self._powers[1]) * dt(self._hyper["beta_2"])]
         return out
 
-    def state_dict(self):
-        out = super().state_dict()
+    def state_dict(self, copy=True):
+        out = super().state_dict(copy)
         if self._powers is not None:
             out["beta1_power"] = np.float32(self._powers[0])
             out["beta2_power"] = np.float32(self._powers[1])

@@ -290,7 +290,7 @@ class Estimator:
                 lst.before_save(session, step)
             log.info("Saving checkpoints for %d into %s.", step,
                      os.path.join(self._model_dir, "model.ckpt"))
-            saver.save(store.values(), step)
+            saver.save(store.values(copy=False), step)
             saved_step, last_save_time = step, time.time()
             return any(bool(lst.after_save(session, step)) for lst in listeners)
 
