@@ -275,3 +275,38 @@ def test_sparse_dense_matmul_equals_live_tf(seed, adjoint_a, adjoint_b, m, k, n)
         adjoint_a=adjoint_a, adjoint_b=adjoint_b)
     got = tf.sparse.sparse_dense_matmul(a, b, adjoint_a=adjoint_a, adjoint_b=adjoint_b)
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@given(st.data())
+def test_rows_add_n_equals_gathers_and_adds(data):
+    """rows_add_n(parts, bias) is add_n(gather(table, ids) or dense part) + bias:
+    the same values (same order of additions) and the same gradients."""
+    from minitf.ops.sparse import rows_add_n
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    batch, units = data.draw(st.integers(1, 9)), data.draw(st.integers(1, 3))
+    kinds = data.draw(st.lists(st.booleans(), min_size=1, max_size=5))
+    parts, composed, sources = [], [], []
+    for is_table in kinds:
+        if is_table:
+            table = tf.Variable(rng.normal(size=(7, units)).astype(np.float32))
+            ids = rng.integers(0, 7, batch)
+            parts.append((table, ids))
+            composed.append(lambda t=table, i=ids: tf.gather(t, i))
+            sources.append(table)
+        else:
+            x = tf.Variable(rng.normal(size=(batch, units)).astype(np.float32))
+            parts.append(x)
+            composed.append(lambda x=x: tf.identity(x))
+            sources.append(x)
+    bias = tf.Variable(rng.normal(size=(units,)).astype(np.float32))
+    upstream = rng.normal(size=(batch, units)).astype(np.float32)
+    with tf.GradientTape(persistent=True) as tape:
+        fused = rows_add_n(parts, bias)
+        plain = tf.add_n([f() for f in composed]) + bias
+        lf = tf.reduce_sum(fused * upstream)
+        lp = tf.reduce_sum(plain * upstream)
+    np.testing.assert_array_equal(fused.numpy(), plain.numpy())
+    for a, b in zip(tape.gradient(lf, sources + [bias]), tape.gradient(lp, sources + [bias])):
+        a = a.to_dense() if hasattr(a, "to_dense") else np.asarray(a)
+        b = b.to_dense() if hasattr(b, "to_dense") else np.asarray(b)
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-6)

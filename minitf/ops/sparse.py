@@ -293,3 +293,41 @@ def sparse_tensor_dense_matmul(sp_a, b, adjoint_a=False, adjoint_b=False, name=N
     vals = gather(values, order) if len(order) else values
     return _sparse_combine(b, vals, rows=rows[order], ids=cols[order].astype(np.int64),
                            n_rows=m, combiner="sum", dense_grad=True)
+
+
+def rows_add_n(parts, bias=None):
+    """``p_0 + p_1 + ... (+ bias)`` in that order, where each part is a dense
+    [batch, units] tensor or a ``(table, ids)`` pair standing for ``table[ids]``
+    (one id per row: what `embedding_lookup_sparse` gives for a single-valued
+    column). One op for a linear model's columns instead of a lookup, a reshape
+    and an add per column.
+
+    Backward: a dense part gets g; a (table, ids) part gets IndexedSlices(g,
+    ids) (duplicates are summed by whoever applies it); the bias gets g summed
+    over rows.
+    """
+    from minitf.autodiff import _convert_inputs, _recording
+    from minitf.tensor import Tensor
+    tensors = [p[0] if isinstance(p, tuple) else p for p in parts]
+    if bias is not None:
+        tensors.append(bias)
+    inputs = _convert_inputs(tensors)
+    ids = [np.asarray(p[1], np.int64) if isinstance(p, tuple) else None for p in parts]
+    terms = [t._value[i] if i is not None else t._value for t, i in zip(inputs, ids)]
+    out = terms[0]
+    for term in terms[1:]:
+        out = out + term
+    if bias is not None:
+        out = out + inputs[-1]._value
+
+    def backward(g):
+        grads = [g if i is None else IndexedSlices(g, i, t._value.shape)
+                 for t, i in zip(inputs, ids)]
+        if bias is not None:
+            grads.append(g.sum(axis=0))
+        return tuple(grads)
+
+    result = Tensor(out)
+    for tape in _recording():
+        tape._record(result, inputs, backward)
+    return result

@@ -22,6 +22,7 @@ one transform of the batch.
 import numpy as np
 
 import minitf as tf
+from minitf.ops.sparse import rows_add_n
 from widedeep.feature_column.columns import (
     BucketizedColumn,
     CategoricalColumn,
@@ -108,16 +109,28 @@ class LinearModel:
             w = self.weights[c]
             if isinstance(c, CategoricalColumn):
                 ids, id_weights = c.id_weight_pair(cache)
-                sums.append(tf.nn.safe_embedding_lookup_sparse(
+                single = id_weights is None and _one_valid_id_per_row(ids, w.shape[0])
+                # One valid id per row: the lookup (any combiner) is that row of w.
+                sums.append((w, ids.values) if single else tf.nn.safe_embedding_lookup_sparse(
                     w, ids, id_weights, combiner=self.sparse_combiner))
             else:
                 x = c.dense(cache, self)
                 sums.append(tf.matmul(tf.reshape(x, [len(x), -1]), w))
-        batches = {int(s.shape[0]) for s in sums}
+        batches = {len(s[1]) if isinstance(s, tuple) else int(s.shape[0]) for s in sums}
         if len(batches) > 1:
             raise ValueError(f"LinearModel: the features have different batch sizes: "
-                             f"{ {c.name: int(s.shape[0]) for c, s in zip(self.columns, sums)} }")
-        return tf.add_n(sums) + self.bias if len(sums) > 1 else sums[0] + self.bias
+                             f"{sorted(batches)}")
+        # add_n of the columns' sums, then the bias, as TF's linear model adds them
+        return rows_add_n(sums, self.bias)
+
+
+def _one_valid_id_per_row(ids, vocab):
+    """Whether SparseTensor `ids` has exactly one id in [0, vocab) in each row, in
+    row order (so nothing is dropped, filled or combined)."""
+    v, rows = ids.values, ids.indices[:, 0]
+    return (ids.indices.shape[1] == 2 and len(v) == int(ids.dense_shape[0])
+            and (len(v) == 0 or 0 <= v.min() and v.max() < vocab)
+            and np.array_equal(rows, np.arange(len(v))))
 
 
 class DenseFeatures:
