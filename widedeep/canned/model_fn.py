@@ -25,6 +25,7 @@ from minitf import optimizers
 from minitf.optimizers.v1 import _V1
 from widedeep.estimator.model_fn import ModeKeys
 from widedeep.feature_column import LinearModel
+from widedeep.feature_column.columns import TransformCache
 from widedeep.models import DNNModel
 from widedeep.variables import current_store
 
@@ -139,10 +140,13 @@ class CannedModel:
         dnn, linear = self._parts(store)
         training = mode == ModeKeys.TRAIN
         logits = None
+        # One transform cache for both parts: a column both use (occupation in the
+        # census model) is transformed once per batch.
+        columns_input = TransformCache(features)
         if dnn is not None:
-            logits = dnn(features, training=training)
+            logits = dnn(columns_input, training=training)
         if linear is not None:
-            wide = linear(features)
+            wide = linear(columns_input)
             logits = wide if logits is None else logits + wide
         if not training:
             return self.head.create_estimator_spec(features, mode, logits, labels=labels)

@@ -555,6 +555,11 @@ class IndicatorColumn(DenseColumn, collections.namedtuple(
         n = self.categorical_column.num_buckets
         batch = int(ids.dense_shape[0])
         v = ids.values.astype(np.int64)
+        if weights is None and len(v) == batch and (batch == 0 or 0 <= v.min() and v.max() < n) \
+                and np.array_equal(ids.indices[:, 0], np.arange(batch)):
+            out = np.zeros((batch, n), np.float32)  # one valid id per row: a one-hot row
+            out[np.arange(batch), v] = 1.0
+            return out
         ok = (v >= 0) & (v < n)
         w = np.ones(len(v), np.float32) if weights is None else weights.values.astype(np.float32)
         flat = ids.indices[ok, 0] * n + v[ok]

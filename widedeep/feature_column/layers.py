@@ -191,17 +191,26 @@ class DenseFeatures:
 
     def __call__(self, features):
         cache = _cache(features)
-        blocks = []
+        blocks, sizes = [], {}
         for c in self.columns:
             x = c.dense(cache, self)
-            batch = x.shape[0]
+            batch = sizes[c.name] = x.shape[0]
             if isinstance(c, BucketizedColumn) or not isinstance(x, tf.Tensor):
-                x = tf.constant(np.asarray(x).reshape(batch, -1))
+                x = np.asarray(x).reshape(batch, -1)  # a constant block
             else:
                 x = tf.reshape(x, [batch, -1])
             blocks.append(x)
-        batches = {int(b.shape[0]) for b in blocks}
-        if len(batches) > 1:
+        if len(set(sizes.values())) > 1:
             raise ValueError(f"DenseFeatures: the features have different batch sizes: "
-                             f"{ {c.name: int(b.shape[0]) for c, b in zip(self.columns, blocks)} }")
-        return tf.concat(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+                             f"{sizes}")
+        # Neighbouring constant blocks are joined in NumPy: only the embeddings
+        # need the differentiable concat.
+        merged = []
+        for b in blocks:
+            if merged and not isinstance(b, tf.Tensor) and not isinstance(merged[-1],
+                                                                         tf.Tensor):
+                merged[-1] = np.concatenate([merged[-1], b], axis=1)
+            else:
+                merged.append(b)
+        merged = [b if isinstance(b, tf.Tensor) else tf.constant(b) for b in merged]
+        return tf.concat(merged, axis=1) if len(merged) > 1 else merged[0]
