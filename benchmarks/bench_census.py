@@ -20,6 +20,10 @@ shuffled with a 10,000-row buffer. Figures:
   process that trains one epoch.
 
 A shared 2-core machine is noisy: compare the ratios of one run, not runs.
+The reference venv's NumPy 1.26 ships an OpenBLAS that misdetects some CPUs
+(generic "Prescott" kernels, 5x slower GEMMs); run it with
+``OPENBLAS_CORETYPE=SkylakeX`` (or your CPU's type) so ours gets the BLAS it
+would get with NumPy 2. TF does not use OpenBLAS.
 """
 
 import argparse
