@@ -18,3 +18,15 @@ def test_readme_example_runs(i, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code = re.sub(r"steps=\d+", "steps=5", BLOCKS[i])
     exec(compile(code, f"README.md example {i}", "exec"), {})
+
+
+def test_top_level_names_load_lazily():
+    import subprocess
+    import sys
+    code = ("import sys, widedeep; assert 'widedeep.canned' not in sys.modules; "
+            "widedeep.DNNLinearCombinedClassifier; assert 'widedeep.canned' in sys.modules; "
+            "widedeep.datasets.census_columns()")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    import widedeep
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        widedeep.nope  # noqa: B018
