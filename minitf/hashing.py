@@ -56,7 +56,8 @@ def fingerprint64(values):
         codes = np.ascontiguousarray(a).reshape(-1).view(np.uint32).reshape(-1, width)
         if codes.max(initial=0) > 0x10FFFF:
             raise ValueError("fingerprint64: invalid code point in a unicode string")
-        return F.fingerprint64_ucs4(codes).reshape(a.shape)
+        buf, offsets = F.utf8_from_ucs4(codes)
+        return F.fingerprint64(buf, offsets).reshape(a.shape)
     buf, offsets = encode_strings(a)
     return F.fingerprint64(buf, offsets).reshape(a.shape)
 

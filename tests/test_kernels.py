@@ -210,3 +210,16 @@ def test_tiled_matmul_equals_blas(m, k, n, tile, dtype, data):
 def test_tiled_matmul_shape_error():
     with pytest.raises(ValueError, match=r"cannot multiply shapes \(2, 3\) and \(2, 3\)"):
         MM.matmul(np.zeros((2, 3)), np.zeros((2, 3)))
+
+
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+                .map(lambda s: s.rstrip("\x00")), max_size=20))
+def test_utf8_from_ucs4_equals_python_encode(strings):
+    """The kernel's UTF-8 bytes of a NumPy unicode array equal str.encode's."""
+    from minitf.kernels import farmhash as F
+    a = np.array(strings, dtype="U") if strings else np.zeros(0, "U1")
+    width = max(a.dtype.itemsize // 4, 1)
+    codes = np.ascontiguousarray(a).reshape(-1).view(np.uint32).reshape(-1, width)
+    buf, offsets = F.utf8_from_ucs4(codes)
+    want = [s.encode("utf-8") for s in a.tolist()]
+    assert [bytes(buf[offsets[i]:offsets[i + 1]]) for i in range(len(want))] == want

@@ -170,18 +170,21 @@ def fingerprint64(buf, offsets):
 
 
 @njit(cache=True)
-def fingerprint64_ucs4(codes):
-    """Fingerprint64 of each row of `codes` (uint32 [n, width]: a NumPy unicode
-    array's code points, NUL-padded), hashing the UTF-8 bytes of each string
-    without building them in Python: each row is encoded into a scratch buffer."""
+def utf8_from_ucs4(codes):
+    """(buf uint8, offsets int64 [n + 1]): the UTF-8 bytes of each row of `codes`
+    (uint32 [n, width]: a NumPy unicode array's code points, NUL-padded; a
+    string ends at its last non-NUL). Encoding here instead of in Python is what
+    makes hashing a batch of strings cheap; `fingerprint64` then hashes them
+    (one compiled hash for every kind of input keeps the first-use compile short).
+    """
     n, width = codes.shape
-    out = np.empty(n, np.uint64)
-    buf = np.empty(4 * width + 1, np.uint8)
+    buf = np.empty(4 * n * width, np.uint8)
+    offsets = np.zeros(n + 1, np.int64)
+    m = 0
     for i in range(n):
-        end = width  # NumPy strips trailing NULs: the string ends at the last non-NUL
+        end = width
         while end > 0 and codes[i, end - 1] == 0:
             end -= 1
-        m = 0
         for j in range(end):
             c = codes[i, j]
             if c < 0x80:
@@ -202,8 +205,8 @@ def fingerprint64_ucs4(codes):
                 buf[m + 2] = 0x80 | ((c >> 6) & 0x3F)
                 buf[m + 3] = 0x80 | (c & 0x3F)
                 m += 4
-        out[i] = _hash64(buf, 0, m)
-    return out
+        offsets[i + 1] = m
+    return buf[:m].copy(), offsets
 
 
 @njit(cache=True, inline="always")
