@@ -22,7 +22,8 @@ def _norms(rows, weights, n_rows, combiner, dtype):
     """norm[r] per row, accumulated in the params' dtype (TF sums weights in theirs)."""
     norm = np.zeros(n_rows, dtype)
     if combiner == 0:
-        norm[:] = 1
+        for r in range(n_rows):  # (element loops, not slice assignment: its
+            norm[r] = 1          # broadcasting error path triples the compile time)
         return norm
     n, k = len(rows), 0
     while k < n:  # by runs of one row, summing in a register (see _combine)
@@ -33,7 +34,8 @@ def _norms(rows, weights, n_rows, combiner, dtype):
             k += 1
         norm[r] += nsum
     if combiner == 2:
-        norm[:] = np.sqrt(norm)
+        for r in range(n_rows):
+            norm[r] = np.sqrt(norm[r])
     return norm
 
 
