@@ -498,3 +498,62 @@ def test_one_value_rows():
     assert one_value_rows([encode_example({"a": [1.0], "i": [1]})], specs) is None  # missing
     assert one_value_rows([encode_example({"a": [1.0], "s": [b"x"], "i": [1.0]})],
                           specs) is None  # a float where an int64 is wanted
+
+
+def _one_row_via_rows(data, specs):
+    from widedeep.export.example_proto import one_value_rows
+    rows = one_value_rows([data], specs)
+    return None if rows is None else {k: v[0] for k, v in rows.items()}
+
+
+def _entry(key, feature):
+    """A Features.feature map entry, by hand (to repeat keys, which the encoder cannot)."""
+    k = key.encode() if isinstance(key, str) else key
+    body = b"\x0a" + varint(len(k)) + k + b"\x12" + varint(len(feature)) + feature
+    return b"\x0a" + varint(len(body)) + body
+
+
+def _example(*entries):
+    feats = b"".join(entries)
+    return b"\x0a" + varint(len(feats)) + feats
+
+
+def test_one_value_row_is_one_value_rows_of_one_example():
+    from widedeep.export.example_proto import one_value_fields, one_value_row
+    specs = {"a": ("float", None), "s": ("bytes", None), "i": ("int64", None),
+             "d": ("float", 2.5), "t": ("bytes", b"dflt")}
+    fields = one_value_fields(specs)
+    one = encode_example({"a": [1.5], "s": [b"x"], "i": [-3]})
+    feature_of = {"f": b"\x12\x06\x0a\x04" + np.float32(1.0).tobytes(),  # [1.0]
+                  "b": b"\x0a\x03\x0a\x01y"}  # [b"y"]
+    cases = [
+        one,
+        encode_example({"a": [1.5], "s": [b"x" * 200], "i": [2**62], "d": [-0.0], "t": [b""]}),
+        encode_example({"a": [1.5], "s": [b"x"], "i": [1], "zz": [1.0, 2.0], "": [b"q"]}),
+        encode_example({"a": [1.0, 2.0], "s": [b"x"], "i": [1]}),  # two values
+        encode_example({"a": [1.0], "i": [1]}),  # missing, no default
+        encode_example({"a": [1.0], "s": [b"x"], "i": [1.0]}),  # the wrong kind
+        encode_example({"a": [1.0], "s": [b"x"], "i": [1], "d": ("float", [])}),  # no values
+        encode_example({"a": [1.0], "s": [b"x"], "i": [1], "d": []}),  # no list: the default
+        _example(_entry("a", feature_of["f"]), _entry("a", feature_of["f"]),
+                 _entry("s", feature_of["b"]), _entry("i", b"\x1a\x03\x0a\x01\x05")),  # repeated
+        _example(_entry("a", feature_of["f"]), _entry("s", feature_of["b"]),
+                 _entry("i", b"\x1a\x03\x0a\x01\x05"), _entry(b"\xff", feature_of["f"])),
+        _example(_entry("a", feature_of["f"]), _entry("s", feature_of["b"]),
+                 _entry("i", b"\x1a\x02\x08\x05")),  # an unpacked int64: not canonical
+        one[:-1], one + b"\x00", b"", b"\x0a\x00",
+    ]
+    for data in cases:
+        assert one_value_row(data, fields) == _one_row_via_rows(data, specs), data
+    assert one_value_row(one, fields) == {"a": 1.5, "s": b"x", "i": -3, "d": 2.5, "t": b"dflt"}
+    assert one_value_row(bytearray(one), fields) is None  # bytes only, as one_value_rows
+
+
+@settings(max_examples=200, deadline=None)
+@given(FEATURES)
+def test_one_value_row_agrees_with_one_value_rows(features):
+    from widedeep.export.example_proto import one_value_fields, one_value_row
+    data = encode_example(features)
+    specs = {k: (kind, None) for k, (kind, _) in features.items()}
+    specs["extra"] = ("float", 0.5)
+    assert one_value_row(data, one_value_fields(specs)) == _one_row_via_rows(data, specs)

@@ -630,7 +630,10 @@ def test_every_head_serves_bit_for_bit_what_estimator_predict_gives(vocab_file, 
         for key, sig in model.signatures.items():
             for batch, preds in cases:
                 want = _head_outputs(head_kind, key, preds)
+                hits = model._runtime._rows.row_hits
                 got = call(sig, batch)
+                if batch is one:  # its ids are cached (by the batch): the one-row path
+                    assert model._runtime._rows.row_hits == hits + 1, key
                 assert sorted(got) == sorted(want), key
                 for k in want:
                     np.testing.assert_array_equal(got[k], want[k], err_msg=f"{key}/{k}")
@@ -667,3 +670,41 @@ def test_the_fast_path_gives_the_same_errors(export_dir):
     bad = encode_example({**{k: [r[k][0]] for k in RAW_KEYS}, "age": ["old"]})
     with pytest.raises(ValueError, match="Data types don't match"):
         sig(inputs=[bad])
+
+
+@pytest.mark.parametrize("receiver", ["parsing", "raw"])
+def test_one_example_takes_the_one_row_path_bit_for_bit(trained, vocab_file, tmp_path,
+                                                        receiver):
+    """A single census row is served by RowPlan.row_logits (not the batch code, not
+    the general path), and gives Estimator.predict's bits on that one-row batch; a
+    value not seen yet goes through the batch code once, exactly, then is cached."""
+    est = trained["classifier"]
+    fn = parsing_fn(vocab_file) if receiver == "parsing" else raw_fn()
+    model = saved_model.load(export_saved_model(est, str(tmp_path / "e"), fn))
+    plan = model._runtime._rows
+    r = rows(3, start=300)
+    r["occupation"] = r["occupation"].astype(object)
+    r["occupation"][2] = "Cosmonaut"  # a cache miss on its first call
+    seen = set()
+    for key, sig in model.signatures.items():
+        for i in (0, 1, 2):
+            one = {k: v[i:i + 1] for k, v in r.items()}
+            want = expected_outputs("classifier", key, predicted(est, one))
+            for again in (False, True):
+                hits = plan.row_hits
+                got = call(sig, one)
+                assert sorted(got) == sorted(want), key
+                for k in want:
+                    np.testing.assert_array_equal(got[k], want[k], err_msg=f"{key}/{k}")
+                    assert got[k].dtype == np.asarray(want[k]).dtype, k
+                if again or i in seen:  # its ids are cached: the one-row path
+                    assert plan.row_hits == hits + 1, (key, i)
+                elif i == 2:  # the first sight of "Cosmonaut": the batch code, caching it
+                    assert plan.row_hits == hits, key
+            seen.add(i)
+            if receiver == "raw":  # inputs as lists of one value
+                hits = plan.row_hits
+                got = sig(**{k: one[k].tolist() for k in sig.inputs})
+                assert plan.row_hits == hits + 1
+                for k in want:
+                    np.testing.assert_array_equal(got[k], want[k], err_msg=f"{key}/{k}")

@@ -20,7 +20,14 @@ import os
 import numpy as np
 
 from widedeep import checkpoint as ckpt
-from widedeep.export.example_proto import _spec_kind, one_value_rows, parse_examples
+from widedeep.export.example_proto import (
+    FLOAT,
+    _spec_kind,
+    one_value_fields,
+    one_value_row,
+    one_value_rows,
+    parse_examples,
+)
 from widedeep.export.exporter import (
     MODEL_FILE,
     SAVED_MODEL_FILE,
@@ -149,18 +156,56 @@ class Signature:
                         np.asarray(s.default_value).reshape(-1)[0].item()
                     if isinstance(default, str):
                         default = default.encode("utf-8")
+                    elif kind == FLOAT and default is not None:
+                        # as parse_examples gives it (and an exact float32, which the
+                        # one-row path requires of numbers)
+                        default = float(np.float32(default))
                     specs[key] = (kind, default)
                 else:
                     return None
             if not rows.keys <= set(specs) or any(
                     specs[k][0] == "bytes" for k in rows.numeric_keys):
                 return None  # strings where the model wants numbers: the slow path says so
-            return "parse", name, specs, frozenset(sparse)
+            return "parse", name, specs, frozenset(sparse), one_value_fields(specs)
         if not self._parse and rows.keys <= set(self._raw):
             if any(self.inputs[self._raw[k]].dtype == "string" for k in rows.numeric_keys):
                 return None
-            return "raw", {k: self._raw[k] for k in rows.keys}
+            one = []  # for one example: (key, input, is a string, shape of one value)
+            for k in sorted(rows.keys):
+                spec = self.inputs[self._raw[k]]
+                if spec.dtype not in ("string", "float32") or len(spec.shape) not in (1, 2) \
+                        or any(d not in (None, 1) for d in spec.shape):
+                    one = None  # (the batch path, which knows the rest)
+                    break
+                one.append((k, self._raw[k], spec.dtype == "string", (1,) * len(spec.shape)))
+            return "raw", {k: self._raw[k] for k in rows.keys}, one
         return None
+
+    def _one_raw_row(self, inputs, one):
+        """{feature key: value} from raw inputs holding one example each (an ndarray,
+        or a list of one value), as `TensorSpec.check` and the batch path read them:
+        a str or bytes, or a Python float that is a float32; else None."""
+        row = {}
+        for key, name, string, shape in one:
+            a = inputs[name]
+            if type(a) is np.ndarray:
+                if a.shape != shape or a.dtype.kind not in ("OSU" if string else "f"):
+                    return None
+                v = a.item(0)
+                exact = a.dtype == np.float32
+            elif type(a) in (list, tuple) and len(a) == 1 and len(shape) == 1:
+                v, exact = a[0], False
+            else:
+                return None
+            if string:
+                if not isinstance(v, (str, bytes)):
+                    return None
+            elif type(v) is not float:  # ints and the rest: the batch path
+                return None
+            elif not exact:
+                v = float(np.float32(v))  # as check's astype(float32)
+            row[key] = v
+        return row
 
     def _fast_outputs(self, inputs):
         """The export output for single-valued rows, or None (then the general path)."""
@@ -169,7 +214,7 @@ class Signature:
                 n not in self.inputs for n in inputs):
             return None
         if plan[0] == "parse":
-            _, name, specs, sparse = plan
+            _, name, specs, sparse, fields = plan
             items = inputs[name]
             if isinstance(items, np.ndarray):
                 if items.dtype != object or items.ndim != 1:
@@ -177,9 +222,16 @@ class Signature:
                 items = items.tolist()
             elif not isinstance(items, (list, tuple)):
                 return None
+            if len(items) == 1:
+                row = one_value_row(items[0], fields)
+                return None if row is None else self._outputs_of_row(row, sparse)
             rows = one_value_rows(items, specs)
             n = len(items)
         else:
+            if plan[2] is not None:
+                row = self._one_raw_row(inputs, plan[2])
+                if row is not None:
+                    return self._outputs_of_row(row, frozenset())
             rows, n = {}, None
             sparse = frozenset()
             for fkey, name in plan[1].items():
@@ -194,6 +246,12 @@ class Signature:
             return None
         try:
             return self._runtime.export_outputs_of_rows(rows, n, sparse)
+        except (ValueError, TypeError, KeyError, IndexError, UnicodeError):
+            return None  # the general path raises the error, worded
+
+    def _outputs_of_row(self, row, form):
+        try:
+            return self._runtime.export_outputs_of_row(row, form)
         except (ValueError, TypeError, KeyError, IndexError, UnicodeError):
             return None  # the general path raises the error, worded
 

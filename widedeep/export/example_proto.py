@@ -540,6 +540,78 @@ def one_value_rows(items, specs):
     return cols
 
 
+def one_value_fields(specs):
+    """`one_value_row`'s table for `specs` ({key: (kind, default or None)}): {key as
+    UTF-8 bytes: (key, the Feature's tag byte for kind, default)}."""
+    return {k.encode("utf-8"): (k, _FIELD_OF_KIND[kind] << 3 | _LEN, default)
+            for k, (kind, default) in specs.items()}
+
+
+def one_value_row(b, fields):
+    """`one_value_rows([b], specs)` as {key: value}, for one serialized Example:
+    one pass over its bytes, one-byte varints read inline, the features that
+    `fields` (from `one_value_fields`) does not name skipped after the same checks
+    as `_scan`'s. None where `one_value_rows` gives None (or on a repeated key)."""
+    if type(b) is not bytes:
+        return None
+    try:
+        n = len(b)
+        if n < 2 or b[0] != 0x0A:
+            return None
+        size, p = _varint_at(b, 1)
+        if p + size != n:
+            return None
+        out = {}  # {key: its value, or None for a Feature with no list}
+        while p < n:
+            if b[p] != 0x0A:  # Features.feature: a map entry
+                return None
+            size, p = b[p + 1], p + 2
+            if size >= 0x80:
+                size, p = _varint_at(b, p - 1)
+            end = p + size
+            if end > n or b[p] != 0x0A:  # its key
+                return None
+            klen, q = b[p + 1], p + 2
+            if klen >= 0x80:
+                klen, q = _varint_at(b, q - 1)
+            key, q = b[q:q + klen], q + klen
+            if q >= end or b[q] != 0x12:  # its value: a Feature
+                return None
+            flen, q = b[q + 1], q + 2
+            if flen >= 0x80:
+                flen, q = _varint_at(b, q - 1)
+            if q + flen != end:
+                return None
+            v = None
+            if flen:  # one list message, up to the end of the entry
+                tag = b[q]
+                llen, s = _varint_at(b, q + 1)
+                if s + llen != end or tag & 7 != _LEN or tag >> 3 not in _KIND_OF_FIELD:
+                    return None
+            field = fields.get(key)
+            if field is None:  # a feature the model does not read
+                key.decode("utf-8")  # must still be a valid name
+            else:
+                name, want, _ = field
+                if name in out:  # repeated: the careful decoder merges
+                    return None
+                if flen:
+                    v = _one_value(b, _KIND_OF_FIELD[want >> 3], s, end) if tag == want \
+                        else None
+                    if v is None:
+                        return None
+                out[name] = v
+            p = end
+        for name, _, default in fields.values():
+            if out.get(name) is None:  # missing, or a Feature with no list
+                if default is None:
+                    return None
+                out[name] = default
+        return out
+    except (IndexError, ValueError):  # UnicodeDecodeError is a ValueError
+        return None
+
+
 def _one_value(b, kind, s, e):
     """The single value of the list message b[s:e], or None if it holds another number."""
     if e - s < 2 or b[s] != 0x0A:

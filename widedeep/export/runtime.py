@@ -260,6 +260,15 @@ class Runtime:
             return None
         return self.canned.head.export_outputs(self._rows.predictions(logits))
 
+    def export_outputs_of_row(self, row, form=frozenset()):
+        """export_outputs_of_rows for one row {feature key: its value}."""
+        if self._rows is None:
+            return None
+        logits = self._rows.row_logits(row, form)
+        if logits is None:
+            return None
+        return self.canned.head.export_outputs(self._rows.predictions(logits))
+
     def variable_values(self):
         return {n: v.numpy() for n, v in self.store.variables.items()}
 
@@ -294,10 +303,18 @@ def _checked_rows(runtime, dummy, spec):
     if logits is None or not _same(runtime.canned.head.export_outputs(plan.predictions(logits)),
                                    spec.export_outputs, tol=0):
         return None
+    one = {k: v[0] for k, v in rows.items()}  # the one-row path, on the ids just cached
+    one.update({k: float(one[k]) for k in plan.numeric_keys})
+    try:
+        same = np.array_equal(plan.row_logits(one, form), logits)
+    except (ValueError, TypeError, KeyError, IndexError):
+        same = False
+    if not same:
+        return None
     head = runtime.canned.head
     z = np.random.default_rng(0).normal(0, 30, (257, head.logits_dimension)).astype(np.float32)
     z[0], z[1], z[2] = 0.0, 1e30, -1e30  # ties and overflow
-    for batch in (z[:1], z):
+    for batch in [z[i:i + 1] for i in range(8)] + [z]:  # one row has shortcuts
         if not _same(head.export_outputs(plan.predictions(batch)),
                      head.export_outputs(head.predictions(batch)), tol=0):
             return None
