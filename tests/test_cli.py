@@ -135,3 +135,34 @@ def test_convert_tf_checkpoint(tmp_path):
     assert text.startswith("converted ")
     from widedeep import checkpoint as ckpt
     assert ckpt.latest_checkpoint(str(tmp_path / "out")) is not None
+
+
+def test_serve_command_answers_http(tmp_path):
+    """`python -m widedeep serve EXPORT --port 0` serves the trained census model:
+    a :classify request gets one score pair per example."""
+    import json as _json
+    import urllib.request
+    code, text = run(["train", "--steps", "3", "--hidden-units", "4", "--model-dir",
+                      str(tmp_path / "m")])
+    assert code == 0
+    exported = text.split("exported model:  ")[1].split()[0]
+    proc = subprocess.Popen([sys.executable, "-m", "widedeep", "serve", exported, "--port", "0",
+                             "--name", "census"], stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith(f"serving {exported} on http://127.0.0.1:")
+        url = line.split(" on ")[1].split("/v1/")[0]
+        example = {"age": 40.0, "education": "Bachelors", "education_num": 13.0,
+                   "capital_gain": 0.0, "capital_loss": 0.0, "hours_per_week": 40.0,
+                   "marital_status": "Never-married", "relationship": "Not-in-family",
+                   "workclass": "Private", "occupation": "Sales"}
+        req = urllib.request.Request(f"{url}/v1/models/census:classify",
+                                     data=_json.dumps({"examples": [example]}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            body = _json.loads(resp.read())
+        (scores,) = body["result"]  # TF Serving's key
+        assert len(scores) == 2 and abs(sum(s for _, s in scores) - 1) < 1e-5
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

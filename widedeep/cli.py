@@ -387,8 +387,7 @@ def cmd_serve(args, out):
         raise UserError("serving is not available in this version") from None
     if not os.path.isdir(args.export_dir):
         raise UserError(f"no such export directory: {args.export_dir}")
-    out(f"serving {args.export_dir} on http://{args.host}:{args.port}/v1/models/{args.name}")
-    serve(args.export_dir, host=args.host, port=args.port)
+    serve(args.export_dir, host=args.host, port=args.port, model_name=args.name)
     return 0
 
 
@@ -439,7 +438,7 @@ def parser():
     s = sub.add_parser("serve", help="serve an exported model over HTTP")
     s.add_argument("export_dir")
     s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8501)
+    s.add_argument("--port", type=int, default=8501, help="0 picks a free port")
     s.add_argument("--name", default="model")
     c = sub.add_parser("convert-tf-checkpoint", help="a TF estimator model_dir to ours")
     c.add_argument("tf_model_dir")
