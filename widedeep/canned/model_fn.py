@@ -23,6 +23,7 @@ import math
 import minitf as tf
 from minitf import optimizers
 from minitf.optimizers.v1 import _V1
+from widedeep.canned import fast_step
 from widedeep.estimator.model_fn import ModeKeys
 from widedeep.feature_column import LinearModel
 from widedeep.feature_column.columns import TransformCache
@@ -132,6 +133,19 @@ class CannedModel:
             store.cache[key] = opts
         return opts
 
+    def _fast_forward(self, store, columns_input, dnn, linear):
+        """fast_step.forward for this batch, or None: not supported, or the first
+        step of a train call (the generic path creates the variables)."""
+        if store is None or not store.cache.get(("canned_built", id(self))):
+            return None
+        key = ("canned_fast", id(self))
+        if key not in store.cache:
+            store.cache[key] = fast_step.supported(self)
+        if not store.cache[key]:
+            return None
+        return fast_step.forward(columns_input, dnn, linear,
+                                 _layers(dnn) if dnn is not None else None)
+
     def model_fn(self, features, labels, mode, config=None):
         if not isinstance(features, dict):
             raise ValueError(f"features should be a dictionary of `Tensor`s. Given type: "
@@ -143,11 +157,15 @@ class CannedModel:
         # One transform cache for both parts: a column both use (occupation in the
         # census model) is transformed once per batch.
         columns_input = TransformCache(features)
-        if dnn is not None:
-            logits = dnn(columns_input, training=training)
-        if linear is not None:
-            wide = linear(columns_input)
-            logits = wide if logits is None else logits + wide
+        fast = self._fast_forward(store, columns_input, dnn, linear) if training else None
+        if fast is not None:  # the model without the tape (fast_step.py); the head on it
+            logits = tf.constant(fast[0])
+        else:
+            if dnn is not None:
+                logits = dnn(columns_input, training=training)
+            if linear is not None:
+                wide = linear(columns_input)
+                logits = wide if logits is None else logits + wide
         if not training:
             return self.head.create_estimator_spec(features, mode, logits, labels=labels)
         from widedeep.estimator.estimator import current_tape
@@ -169,8 +187,16 @@ class CannedModel:
             for opt, vs in parts:
                 opt.build(vs)
 
+        if fast is not None:
+            tape.watch(logits)
+
         def train_op_fn(loss):
             def train_op():
+                if fast is not None:  # dloss/dlogits from the tape, the rest by hand
+                    found = fast[1](tape.gradient(loss, logits).numpy())
+                    for opt, vs in parts:
+                        opt.apply_gradients([(found.get(id(v)), v) for v in vs])
+                    return
                 variables = [v for _, vs in parts for v in vs]
                 grads = iter(tape.gradient(loss, variables))
                 for opt, vs in parts:
@@ -179,6 +205,14 @@ class CannedModel:
 
         return self.head.create_estimator_spec(features, mode, logits, labels=labels,
                                                train_op_fn=train_op_fn)
+
+
+def _layers(dnn):
+    """[(kernel, bias)] of the DNN's hidden and logits layers, from the store."""
+    from widedeep.variables import current_store
+    v = current_store().variables
+    names = [f"hiddenlayer_{i}" for i in range(len(dnn.hidden_units))] + ["logits"]
+    return [(v[f"{dnn.scope}/{n}/kernel"], v[f"{dnn.scope}/{n}/bias"]) for n in names]
 
 
 def _check_optimizer_arg(opt, name):

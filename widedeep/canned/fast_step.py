@@ -1,0 +1,126 @@
+"""The canned model's forward and backward without the tape, for the common case.
+
+When every categorical input of a batch has one valid id per row (the census
+model, and most tabular data), the wide & deep model is a few gathers and a
+chain of GEMMs; recording ~40 ops on the tape and walking them back costs more
+than the arithmetic. Here the same arithmetic runs directly:
+
+    wide  = W_0[ids_0] + W_1[ids_1] + ... + b            (rows_add_n's order)
+    x     = [numeric | one-hot | E[ids] | ...]           (the input layer's columns)
+    h_i   = relu(h_{i-1} @ K_i + b_i);  deep = h_L @ K + b
+    logits = deep + wide           -> the head (on the tape) -> g = dloss/dlogits
+    backward: the chain rule by hand; tables get IndexedSlices(g rows, ids)
+
+Each expression is the one the generic ops evaluate, in the same order, so
+the results are the same bits (tests/test_canned.py checks both paths against
+each other and against TF). Anything else (dropout, batch norm, other
+activations, weighted, multivalent or missing ids, dense linear columns) takes
+the generic path.
+"""
+
+import numpy as np
+
+import minitf as tf
+from minitf.blas import for_gemm
+from minitf.sparse import IndexedSlices
+from widedeep.feature_column.columns import (
+    CategoricalColumn,
+    EmbeddingColumn,
+    IndicatorColumn,
+    NumericColumn,
+)
+from widedeep.feature_column.layers import _one_valid_id_per_row
+
+
+def supported(model):
+    """Whether a CannedModel's configuration can take the fast step."""
+    deep_ok = all(isinstance(c, (NumericColumn, IndicatorColumn))
+                  or isinstance(c, EmbeddingColumn) and c.max_norm is None
+                  for c in model.dnn_feature_columns)
+    wide_ok = all(isinstance(c, CategoricalColumn) for c in model.linear_feature_columns)
+    return (deep_ok and wide_ok and model.dnn_dropout is None and not model.batch_norm
+            and model.dnn_activation_fn is tf.nn.relu)
+
+
+def _single_ids(column, cache, rows_of_table):
+    ids, weights = column.id_weight_pair(cache)
+    if weights is None and _one_valid_id_per_row(ids, rows_of_table):
+        return ids.values
+    return None
+
+
+def forward(cache, dnn, linear, layers):
+    """(logits [batch, units], backward) or None when the batch needs the
+    generic path. `layers` is [(kernel, bias)] of the hidden and logits layers;
+    backward(g) returns {id(variable): gradient}."""
+    wide = []
+    if linear is not None:
+        for c in linear.columns:
+            w = linear.weights[c]
+            ids = _single_ids(c, cache, w.shape[0])
+            if ids is None:
+                return None
+            wide.append((w, ids))
+    blocks, tables = [], []  # input layer blocks; (table, ids, first column) per embedding
+    if dnn is not None:
+        layer, width = dnn.input_layer, 0
+        for c in layer.columns:
+            if isinstance(c, EmbeddingColumn):
+                table = layer.tables[c]
+                ids = _single_ids(c.categorical_column, cache, table.shape[0])
+                if ids is None:
+                    return None
+                block = table._value[ids]
+                tables.append((table, ids, width))
+            else:
+                block = np.asarray(c.dense(cache, layer), np.float32)
+                block = block.reshape(len(block), -1)
+            blocks.append(block)
+            width += block.shape[1]
+    logits, acts = None, []
+    if dnn is not None:
+        net = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+        for i, (kernel, bias) in enumerate(layers):
+            acts.append(net)
+            for_gemm(net.size * kernel.shape[1])
+            net = net @ kernel._value + bias._value
+            if i < len(layers) - 1:
+                net = np.maximum(net, 0)
+        logits = net
+    if wide:
+        lin = wide[0][0]._value[wide[0][1]]
+        for w, ids in wide[1:]:
+            lin = lin + w._value[ids]
+        lin = lin + linear.bias._value
+        logits = lin if logits is None else logits + lin
+
+    def backward(g):
+        grads = {}
+        if wide:
+            for w, ids in wide:
+                grads[id(w)] = IndexedSlices(g, ids, w.shape)
+            grads[id(linear.bias)] = g.sum(axis=0)
+        if dnn is not None:
+            grads.update(_dnn_backward(g, layers, acts, tables))
+        return grads
+    return logits, backward
+
+
+def _dnn_backward(g, layers, acts, tables):
+    """Gradients of the GEMM chain (relu between layers) and of the embedding
+    tables, from g = dloss/d(deep logits)."""
+    grads = {}
+    for i in range(len(layers) - 1, -1, -1):
+        kernel, bias = layers[i]
+        a = acts[i]
+        if i < len(layers) - 1:
+            g = np.where(acts[i + 1] > 0, g, 0)  # relu: acts[i + 1] = relu(h_i)
+        for_gemm(a.size * kernel.shape[1])
+        grads[id(kernel)] = a.T @ g
+        grads[id(bias)] = g.reshape(-1, bias.shape[0]).sum(axis=0)
+        if i > 0 or tables:  # the input layer's gradient only feeds embeddings
+            g = g @ kernel._value.T
+    for table, ids, start in tables:
+        d = table.shape[1]
+        grads[id(table)] = IndexedSlices(g[:, start:start + d], ids, table.shape)
+    return grads
