@@ -482,11 +482,17 @@ def _binary(vocab):
     return predict
 
 
+_F32_ONE = np.float32(1)
+
+
 def _sigmoid_one(x):
     """_sigmoid of [[x]] (x a float32 scalar), by the same float32 operations on the
-    scalar: the same ufunc loops on one element, without where's second branch."""
+    scalar: the same ufunc loops on one element, without where's second branch.
+    (The 1 is a float32: NumPy 1 computes a float32 scalar with a Python int in
+    float64, which rounds differently.)"""
     e = np.exp(-abs(x))
-    return np.array([[1 / (1 + e) if x >= 0 else e / (1 + e)]], np.float32)
+    return np.array([[_F32_ONE / (_F32_ONE + e) if x >= 0 else e / (_F32_ONE + e)]],
+                    np.float32)
 
 
 def _multi_class(n_classes, vocab):
