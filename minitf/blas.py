@@ -17,6 +17,8 @@ linked to); without it nothing changes.
 import contextlib
 import functools
 
+import numpy as np
+
 SMALL_GEMM = 1 << 24  # multiply-adds; 256 x 100 x 75 is 1.9M, 1024 x 1024 x 512 is 537M
 
 # BLAS threads are a process-wide setting, so this is process-wide state.
@@ -55,6 +57,13 @@ def adaptive_threads():
         for lib, n in zip(libs, saved):
             lib.set_num_threads(n)
         _state["current"] = None
+
+
+def gemm(a, b):
+    """``a @ b`` (2-D) with the thread choice of `for_gemm`: for code that calls
+    NumPy directly (the fast paths) and must match `minitf.matmul` bit for bit."""
+    for_gemm(a.size * b.shape[-1])
+    return np.matmul(a, b)
 
 
 def for_gemm(multiply_adds):

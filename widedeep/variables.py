@@ -74,11 +74,6 @@ class VariableStore:
                 return initializer(shape)
         return np.broadcast_to(np.asarray(initializer, dtype), shape).copy()
 
-    def track_optimizer(self, optimizer):
-        if all(o is not optimizer for o in self.optimizers):
-            self.optimizers.append(optimizer)
-        return optimizer
-
     def optimizer_seen(self, optimizer, replaces=None):
         """`minitf.optimizers.shared_state`'s callback: the first optimizer of a
         name is restored from the checkpoint and saved with the model; a new

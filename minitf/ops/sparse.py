@@ -141,6 +141,16 @@ def _clip_by_norm(t, clip_norm):
     return M.divide(M.multiply(t, clip_norm), M.maximum(l2norm, clip_norm))
 
 
+def one_valid_id_per_row(sp_ids, vocab):
+    """Whether 2-D SparseTensor `sp_ids` holds exactly one id in [0, vocab) in
+    each row, in row order: then a lookup (any combiner, unit weights) is just
+    ``table[ids]``, with nothing to drop, fill or combine."""
+    v, idx = sp_ids.values, sp_ids.indices
+    return (idx.shape[1] == 2 and len(v) == int(sp_ids.dense_shape[0])
+            and (len(v) == 0 or 0 <= v.min() and v.max() < vocab)
+            and np.array_equal(idx[:, 0], np.arange(len(v))))
+
+
 def safe_embedding_lookup_sparse(embedding_weights, sparse_ids, sparse_weights=None,
                                  combiner="mean", default_id=None, name=None,
                                  partition_strategy="div", max_norm=None,
@@ -165,12 +175,10 @@ def safe_embedding_lookup_sparse(embedding_weights, sparse_ids, sparse_weights=N
     rows = (np.ravel_multi_index(lead.T, shape[:-1]) if lead.shape[1] > 1
             else lead[:, 0]).astype(np.int64)
     ids = sparse_ids.values.astype(np.int64)
-    if (sparse_weights is None and max_norm is None and len(ids) == batch
-            and lead.shape[1] == 1 and ids.min(initial=0) >= 0
-            and np.array_equal(rows, np.arange(batch))):
-        # One valid id in every row (a single-valued feature): nothing to drop,
-        # sort or fill, so straight to the lookup (what the steps below give).
-        _check_ids(ids, params.shape[0], "safe_embedding_lookup_sparse")
+    if sparse_weights is None and max_norm is None and one_valid_id_per_row(
+            sparse_ids, params.shape[0]):
+        # A single-valued feature: nothing to drop, sort or fill, so straight to
+        # the lookup (what the steps below give).
         out = _sparse_combine(params, np.ones(batch, params.dtype), rows=rows, ids=ids,
                               n_rows=batch, combiner=combiner, weights_grad=False)
         return reshape(out, [int(d) for d in shape[:-1]] + list(params.shape[1:]))

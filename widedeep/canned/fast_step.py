@@ -21,7 +21,8 @@ the generic path.
 import numpy as np
 
 import minitf as tf
-from minitf.blas import for_gemm
+from minitf.blas import gemm
+from minitf.ops.sparse import one_valid_id_per_row
 from minitf.sparse import IndexedSlices
 from widedeep.feature_column.columns import (
     CategoricalColumn,
@@ -29,7 +30,6 @@ from widedeep.feature_column.columns import (
     IndicatorColumn,
     NumericColumn,
 )
-from widedeep.feature_column.layers import _one_valid_id_per_row
 
 
 def supported(model):
@@ -44,7 +44,7 @@ def supported(model):
 
 def _single_ids(column, cache, rows_of_table):
     ids, weights = column.id_weight_pair(cache)
-    if weights is None and _one_valid_id_per_row(ids, rows_of_table):
+    if weights is None and one_valid_id_per_row(ids, rows_of_table):
         return ids.values
     return None
 
@@ -82,8 +82,7 @@ def forward(cache, dnn, linear, layers):
         net = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
         for i, (kernel, bias) in enumerate(layers):
             acts.append(net)
-            for_gemm(net.size * kernel.shape[1])
-            net = net @ kernel._value + bias._value
+            net = gemm(net, kernel._value) + bias._value
             if i < len(layers) - 1:
                 net = np.maximum(net, 0)
         logits = net
@@ -115,11 +114,10 @@ def _dnn_backward(g, layers, acts, tables):
         a = acts[i]
         if i < len(layers) - 1:
             g = np.where(acts[i + 1] > 0, g, 0)  # relu: acts[i + 1] = relu(h_i)
-        for_gemm(a.size * kernel.shape[1])
-        grads[id(kernel)] = a.T @ g
+        grads[id(kernel)] = gemm(a.T, g)
         grads[id(bias)] = g.reshape(-1, bias.shape[0]).sum(axis=0)
         if i > 0 or tables:  # the input layer's gradient only feeds embeddings
-            g = g @ kernel._value.T
+            g = gemm(g, kernel._value.T)
     for table, ids, start in tables:
         d = table.shape[1]
         grads[id(table)] = IndexedSlices(g[:, start:start + d], ids, table.shape)

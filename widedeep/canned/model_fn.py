@@ -127,8 +127,7 @@ class CannedModel:
                 taken = {o._name for o in opts.values() if not isinstance(o, _V1)}
                 # (v1 optimizers name slots '<variable>/<Name>': no clash)
                 opt._name = f"{base}_1" if base in taken and not isinstance(opt, _V1) else base
-                opt.load_state(store.restore)
-                store.track_optimizer(opt)
+                store.optimizer_seen(opt)  # restored from the checkpoint, saved with it
                 opts[which] = opt
             store.cache[key] = opts
         return opts

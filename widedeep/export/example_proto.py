@@ -408,15 +408,21 @@ def _varint_at(b, p):
             raise ValueError("varint longer than 10 bytes")
 
 
+def _features_start(b):
+    """Where the map entries start in a canonically encoded Example `b`: it is
+    one Features message (field 1) filling all of `b`; else None."""
+    if len(b) < 2 or b[0] != 0x0A:
+        return None
+    size, p = _varint_at(b, 1)
+    return p if p + size == len(b) else None
+
+
 def _scan(b):
     """{name: (kind, start, end)}: where each feature's list message lies in the
     serialized Example `b` (bytes), or None when `b` is not canonically encoded."""
     try:
-        n = len(b)
-        if n < 2 or b[0] != 0x0A:
-            return None
-        size, p = _varint_at(b, 1)
-        if p + size != n:
+        n, p = len(b), _features_start(b)
+        if p is None:
             return None
         out = {}
         while p < n:
@@ -555,11 +561,8 @@ def one_value_row(b, fields):
     if type(b) is not bytes:
         return None
     try:
-        n = len(b)
-        if n < 2 or b[0] != 0x0A:
-            return None
-        size, p = _varint_at(b, 1)
-        if p + size != n:
+        n, p = len(b), _features_start(b)
+        if p is None:
             return None
         out = {}  # {key: its value, or None for a Feature with no list}
         while p < n:

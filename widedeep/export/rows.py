@@ -35,7 +35,7 @@ from bisect import bisect_right
 import numpy as np
 
 import minitf as tf
-from minitf.blas import adaptive_threads, for_gemm
+from minitf.blas import adaptive_threads, gemm
 from minitf.ops.math import _sigmoid
 from minitf.sparse import SparseTensor
 from widedeep.feature_column import (
@@ -280,12 +280,12 @@ class RowPlan:
     def _gemms(self, net):
         d = self._dnn
         for kernel, bias in d["layers"]:
-            net = _matmul(net, kernel)
+            net = gemm(net, kernel)
             net += bias  # as bias_add(matmul(net, kernel), bias), in place
             net = np.maximum(net, 0, out=net) if d["activation"] is None else np.asarray(
                 d["activation"](tf.constant(net)).numpy())
         kernel, bias = d["out"]
-        net = _matmul(net, kernel)
+        net = gemm(net, kernel)
         net += bias
         return net
 
@@ -300,7 +300,7 @@ class RowPlan:
             gather[pos] = np.where((ids >= 0) & (ids < size), start + ids, lin["zero_row"])
         parts = lin["table"][gather]  # [columns + 1, n, units]
         for pos, key, w in lin["numeric"]:  # the dense column's matmul, as LinearModel's
-            parts[pos] = _matmul(np.asarray(rows[key], np.float32).reshape(n, 1), w)
+            parts[pos] = gemm(np.asarray(rows[key], np.float32).reshape(n, 1), w)
         # add_n adds in column order, then the bias: a sequential sum (accumulate).
         return np.add.accumulate(parts, axis=0)[-1]
 
@@ -415,7 +415,7 @@ class _RowProgram:
                 gather[pos] = start + i
         parts = table[gather]  # [columns + 1, units]
         for pos, key, w in numeric:
-            parts[pos] = _matmul(np.array([[values[key]]], np.float32), w)[0]
+            parts[pos] = gemm(np.array([[values[key]]], np.float32), w)[0]
         return np.add.accumulate(parts, axis=0)[-1:]  # add_n's sequential sum, then the bias
 
 
@@ -515,9 +515,3 @@ def _multi_label(n_classes, vocab):
     def predict(z):  # MultiLabelHead.predictions
         return {"logits": z, "probabilities": _sigmoid(z), "classes": all_classes(len(z))[1]}
     return predict
-
-
-def _matmul(a, b):
-    """np.matmul with the BLAS thread count the estimator would use (bit-equal)."""
-    for_gemm(a.size * b.shape[-1])
-    return np.matmul(a, b)

@@ -19,7 +19,7 @@ computes no loss (the rebuilt head has loss_fn=None).
 import numpy as np
 
 import minitf as tf
-from minitf.blas import adaptive_threads, for_gemm
+from minitf.blas import adaptive_threads, gemm
 from minitf.sparse import SparseTensor
 from widedeep.estimator.model_fn import ModeKeys
 from widedeep.feature_column import (
@@ -399,8 +399,8 @@ class FastPath:
                 blocks.append(x.reshape(len(x), -1).astype(np.float32, copy=False))
             net = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
             for k, b in layers:
-                net = np.asarray(activation(tf.constant(_matmul(net, k) + b)).numpy())
-            logits = _matmul(net, kernel) + bias
+                net = np.asarray(activation(tf.constant(gemm(net, k) + b)).numpy())
+            logits = gemm(net, kernel) + bias
         if self.linear is not None:
             columns, bias, combiner = self.linear
             sums = []
@@ -410,7 +410,7 @@ class FastPath:
                     sums.append(_combine(w, ids, weights, combiner))
                 else:
                     x = np.asarray(c.dense(cache, None))
-                    sums.append(_matmul(x.reshape(len(x), -1), w))
+                    sums.append(gemm(x.reshape(len(x), -1), w))
             wide = sums[0]
             for s in sums[1:]:
                 wide = wide + s
@@ -445,9 +445,3 @@ def _combine(table, sp_ids, sp_weights, combiner):
             denom = np.sqrt(denom)
         out = np.where(denom[:, None] > 0, out / np.where(denom > 0, denom, 1)[:, None], 0)
     return out.astype(np.float32, copy=False)
-
-
-def _matmul(a, b):
-    """np.matmul with the BLAS thread count the estimator would use (bit-equal)."""
-    for_gemm(a.size * b.shape[-1])
-    return np.matmul(a, b)

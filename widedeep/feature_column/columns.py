@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from minitf import hashing
+from minitf.ops.sparse import one_valid_id_per_row
 from minitf.sparse import SparseTensor
 from widedeep.feature_column.inputs import (
     FixedLenFeature,
@@ -555,9 +556,8 @@ class IndicatorColumn(DenseColumn, collections.namedtuple(
         n = self.categorical_column.num_buckets
         batch = int(ids.dense_shape[0])
         v = ids.values.astype(np.int64)
-        if weights is None and len(v) == batch and (batch == 0 or 0 <= v.min() and v.max() < n) \
-                and np.array_equal(ids.indices[:, 0], np.arange(batch)):
-            out = np.zeros((batch, n), np.float32)  # one valid id per row: a one-hot row
+        if weights is None and one_valid_id_per_row(ids, n):  # a one-hot row each
+            out = np.zeros((batch, n), np.float32)
             out[np.arange(batch), v] = 1.0
             return out
         ok = (v >= 0) & (v < n)

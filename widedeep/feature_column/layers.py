@@ -22,7 +22,7 @@ one transform of the batch.
 import numpy as np
 
 import minitf as tf
-from minitf.ops.sparse import rows_add_n
+from minitf.ops.sparse import one_valid_id_per_row, rows_add_n
 from widedeep.feature_column.columns import (
     BucketizedColumn,
     CategoricalColumn,
@@ -109,7 +109,7 @@ class LinearModel:
             w = self.weights[c]
             if isinstance(c, CategoricalColumn):
                 ids, id_weights = c.id_weight_pair(cache)
-                single = id_weights is None and _one_valid_id_per_row(ids, w.shape[0])
+                single = id_weights is None and one_valid_id_per_row(ids, w.shape[0])
                 # One valid id per row: the lookup (any combiner) is that row of w.
                 sums.append((w, ids.values) if single else tf.nn.safe_embedding_lookup_sparse(
                     w, ids, id_weights, combiner=self.sparse_combiner))
@@ -122,15 +122,6 @@ class LinearModel:
                              f"{sorted(batches)}")
         # add_n of the columns' sums, then the bias, as TF's linear model adds them
         return rows_add_n(sums, self.bias)
-
-
-def _one_valid_id_per_row(ids, vocab):
-    """Whether SparseTensor `ids` has exactly one id in [0, vocab) in each row, in
-    row order (so nothing is dropped, filled or combined)."""
-    v, rows = ids.values, ids.indices[:, 0]
-    return (ids.indices.shape[1] == 2 and len(v) == int(ids.dense_shape[0])
-            and (len(v) == 0 or 0 <= v.min() and v.max() < vocab)
-            and np.array_equal(rows, np.arange(len(v))))
 
 
 class DenseFeatures:
