@@ -54,10 +54,10 @@ def fingerprint64(values):
     if a.dtype.kind == "U" and a.size:
         width = a.dtype.itemsize // 4
         codes = np.ascontiguousarray(a).reshape(-1).view(np.uint32).reshape(-1, width)
-        if codes.max(initial=0) > 0x10FFFF:
+        ok, out = F.fingerprint64_ucs4(codes)
+        if not ok:
             raise ValueError("fingerprint64: invalid code point in a unicode string")
-        buf, offsets = F.utf8_from_ucs4(codes)
-        return F.fingerprint64(buf, offsets).reshape(a.shape)
+        return out.reshape(a.shape)
     buf, offsets = encode_strings(a)
     return F.fingerprint64(buf, offsets).reshape(a.shape)
 

@@ -214,12 +214,23 @@ def test_tiled_matmul_shape_error():
 
 @given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
                 .map(lambda s: s.rstrip("\x00")), max_size=20))
-def test_utf8_from_ucs4_equals_python_encode(strings):
-    """The kernel's UTF-8 bytes of a NumPy unicode array equal str.encode's."""
+def test_fingerprint64_ucs4_hashes_python_encode(strings):
+    """Hashing a NumPy unicode array's code points equals hashing str.encode's
+    UTF-8 bytes (the kernel encodes as it hashes)."""
     from minitf.kernels import farmhash as F
     a = np.array(strings, dtype="U") if strings else np.zeros(0, "U1")
     width = max(a.dtype.itemsize // 4, 1)
     codes = np.ascontiguousarray(a).reshape(-1).view(np.uint32).reshape(-1, width)
-    buf, offsets = F.utf8_from_ucs4(codes)
-    want = [s.encode("utf-8") for s in a.tolist()]
-    assert [bytes(buf[offsets[i]:offsets[i + 1]]) for i in range(len(want))] == want
+    ok, got = F.fingerprint64_ucs4(codes)
+    raw = [s.encode("utf-8") for s in a.tolist()]
+    offsets = np.cumsum([0] + [len(r) for r in raw]).astype(np.int64)
+    want = F.fingerprint64(np.frombuffer(b"".join(raw) + b"\0", np.uint8)[:offsets[-1]].copy(),
+                           offsets)
+    assert ok
+    np.testing.assert_array_equal(got, want)
+
+
+def test_fingerprint64_ucs4_rejects_code_points_beyond_unicode():
+    from minitf.kernels import farmhash as F
+    codes = np.array([[0x41, 0x110000]], np.uint32)
+    assert not F.fingerprint64_ucs4(codes)[0]

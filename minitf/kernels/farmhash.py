@@ -169,44 +169,54 @@ def fingerprint64(buf, offsets):
     return out
 
 
+@njit(cache=True, inline="always")
+def _utf8_row(codes, i, buf, m):
+    """Writes the UTF-8 bytes of row i of `codes` (NUL-padded code points) to
+    buf[m:]; returns the new end, or -1 for a code point beyond U+10FFFF."""
+    end = codes.shape[1]
+    while end > 0 and codes[i, end - 1] == 0:
+        end -= 1
+    for j in range(end):
+        c = codes[i, j]
+        if c < 0x80:
+            buf[m] = c
+            m += 1
+        elif c < 0x800:
+            buf[m] = 0xC0 | (c >> 6)
+            buf[m + 1] = 0x80 | (c & 0x3F)
+            m += 2
+        elif c < 0x10000:
+            buf[m] = 0xE0 | (c >> 12)
+            buf[m + 1] = 0x80 | ((c >> 6) & 0x3F)
+            buf[m + 2] = 0x80 | (c & 0x3F)
+            m += 3
+        elif c <= 0x10FFFF:
+            buf[m] = 0xF0 | (c >> 18)
+            buf[m + 1] = 0x80 | ((c >> 12) & 0x3F)
+            buf[m + 2] = 0x80 | ((c >> 6) & 0x3F)
+            buf[m + 3] = 0x80 | (c & 0x3F)
+            m += 4
+        else:
+            return -1
+    return m
+
+
 @njit(cache=True)
-def utf8_from_ucs4(codes):
-    """(buf uint8, offsets int64 [n + 1]): the UTF-8 bytes of each row of `codes`
-    (uint32 [n, width]: a NumPy unicode array's code points, NUL-padded; a
-    string ends at its last non-NUL). Encoding here instead of in Python is what
-    makes hashing a batch of strings cheap; `fingerprint64` then hashes them
-    (one compiled hash for every kind of input keeps the first-use compile short).
-    """
+def fingerprint64_ucs4(codes):
+    """(ok, Fingerprint64 of each row's UTF-8 bytes) of `codes` (uint32 [n,
+    width]: a NumPy unicode array's code points, NUL-padded; a string ends at
+    its last non-NUL). Each row is encoded into a small buffer and hashed, so a
+    batch of strings hashes in one call with no byte array built (encoding in
+    Python was the slow part). ok is False for a code point beyond U+10FFFF."""
     n, width = codes.shape
-    buf = np.empty(4 * n * width, np.uint8)
-    offsets = np.zeros(n + 1, np.int64)
-    m = 0
+    buf = np.empty(4 * width + 8, np.uint8)
+    out = np.empty(n, np.uint64)
     for i in range(n):
-        end = width
-        while end > 0 and codes[i, end - 1] == 0:
-            end -= 1
-        for j in range(end):
-            c = codes[i, j]
-            if c < 0x80:
-                buf[m] = c
-                m += 1
-            elif c < 0x800:
-                buf[m] = 0xC0 | (c >> 6)
-                buf[m + 1] = 0x80 | (c & 0x3F)
-                m += 2
-            elif c < 0x10000:
-                buf[m] = 0xE0 | (c >> 12)
-                buf[m + 1] = 0x80 | ((c >> 6) & 0x3F)
-                buf[m + 2] = 0x80 | (c & 0x3F)
-                m += 3
-            else:
-                buf[m] = 0xF0 | (c >> 18)
-                buf[m + 1] = 0x80 | ((c >> 12) & 0x3F)
-                buf[m + 2] = 0x80 | ((c >> 6) & 0x3F)
-                buf[m + 3] = 0x80 | (c & 0x3F)
-                m += 4
-        offsets[i + 1] = m
-    return buf[:m].copy(), offsets
+        m = _utf8_row(codes, i, buf, 0)
+        if m < 0:
+            return False, out
+        out[i] = _hash64(buf, 0, m)
+    return True, out
 
 
 @njit(cache=True, inline="always")

@@ -22,7 +22,6 @@ import numpy as np
 
 import minitf as tf
 from minitf.blas import gemm
-from minitf.ops.sparse import one_valid_id_per_row
 from minitf.sparse import IndexedSlices
 from widedeep.feature_column.columns import (
     CategoricalColumn,
@@ -42,13 +41,6 @@ def supported(model):
             and model.dnn_activation_fn is tf.nn.relu)
 
 
-def _single_ids(column, cache, rows_of_table):
-    ids, weights = column.id_weight_pair(cache)
-    if weights is None and one_valid_id_per_row(ids, rows_of_table):
-        return ids.values
-    return None
-
-
 def forward(cache, dnn, linear, layers):
     """(logits [batch, units], backward) or None when the batch needs the
     generic path. `layers` is [(kernel, bias)] of the hidden and logits layers;
@@ -57,7 +49,7 @@ def forward(cache, dnn, linear, layers):
     if linear is not None:
         for c in linear.columns:
             w = linear.weights[c]
-            ids = _single_ids(c, cache, w.shape[0])
+            ids = cache.single_ids(c)
             if ids is None:
                 return None
             wide.append((w, ids))
@@ -67,7 +59,7 @@ def forward(cache, dnn, linear, layers):
         for c in layer.columns:
             if isinstance(c, EmbeddingColumn):
                 table = layer.tables[c]
-                ids = _single_ids(c.categorical_column, cache, table.shape[0])
+                ids = cache.single_ids(c.categorical_column)
                 if ids is None:
                     return None
                 block = table._value[ids]

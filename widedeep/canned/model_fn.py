@@ -133,9 +133,9 @@ class CannedModel:
         return opts
 
     def _fast_forward(self, store, columns_input, dnn, linear):
-        """fast_step.forward for this batch, or None: not supported, or the first
-        step of a train call (the generic path creates the variables)."""
-        if store is None or not store.cache.get(("canned_built", id(self))):
+        """fast_step.forward for this batch, or None: not supported, or the
+        variables are not made yet (the generic path makes them on the first batch)."""
+        if store is None or not store.cache.get(("canned_made", id(self))):
             return None
         key = ("canned_fast", id(self))
         if key not in store.cache:
@@ -156,7 +156,7 @@ class CannedModel:
         # One transform cache for both parts: a column both use (occupation in the
         # census model) is transformed once per batch.
         columns_input = TransformCache(features)
-        fast = self._fast_forward(store, columns_input, dnn, linear) if training else None
+        fast = self._fast_forward(store, columns_input, dnn, linear)
         if fast is not None:  # the model without the tape (fast_step.py); the head on it
             logits = tf.constant(fast[0])
         else:
@@ -165,6 +165,8 @@ class CannedModel:
             if linear is not None:
                 wide = linear(columns_input)
                 logits = wide if logits is None else logits + wide
+            if store is not None:
+                store.cache[("canned_made", id(self))] = True
         if not training:
             return self.head.create_estimator_spec(features, mode, logits, labels=labels)
         from widedeep.estimator.estimator import current_tape

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from minitf import hashing
+from minitf.kernels.lookup import sorted_lookup_ucs4
 from minitf.ops.sparse import one_valid_id_per_row
 from minitf.sparse import SparseTensor
 from widedeep.feature_column.inputs import (
@@ -69,6 +70,42 @@ class TransformCache:
             self._done[column] = column._transform(self)
         return self._done[column]
 
+    def single_ids(self, column):
+        """int64 [batch] ids of categorical `column` when every row holds exactly
+        one id in [0, num_buckets) and there are no weights (the common case,
+        where a lookup is just ``table[ids]``); otherwise None. Dense one-value
+        inputs take the column's `_single_ids` lane, which skips building a
+        SparseTensor; anything it cannot decide goes through `id_weight_pair`,
+        the reference, so both give the same ids."""
+        key = ("single", column)
+        if key not in self._done:
+            ids = column._single_ids(self)
+            if ids is None:
+                ids, weights = column.id_weight_pair(self)
+                ids = (ids.values if weights is None
+                       and one_valid_id_per_row(ids, column.num_buckets) else None)
+            self._done[key] = ids
+        return self._done[key]
+
+    def single_value(self, key, column_name):
+        """`features[key]` as a 1-D array when it is dense with one value per
+        example ([batch] or [batch, 1]); else None."""
+        x = self.raw(key, column_name)
+        if isinstance(x, np.ndarray) and x.ndim == 2 and x.shape[1] == 1:
+            return x[:, 0]
+        return None
+
+    def fingerprints(self, key, column_name):
+        """uint64 Fingerprint64 of a dense one-value string feature (computed once
+        per batch: a feature hashed, and crossed twice, is hashed once); None
+        when the feature is not that."""
+        done = ("fingerprints", key)
+        if done not in self._done:
+            x = self.single_value(key, column_name)
+            ok = x is not None and kind(x) == "string"
+            self._done[done] = hashing.fingerprint64(as_strings(x, key)) if ok else None
+        return self._done[done]
+
 
 class FeatureColumn:
     """Common surface: `name`, `parse_example_spec`, JSON config."""
@@ -100,6 +137,17 @@ class CategoricalColumn(FeatureColumn):
     def id_weight_pair(self, cache):
         return cache.get(self)
 
+    def _single_ids(self, cache):
+        """The fast lane of `TransformCache.single_ids`: ids in [0, num_buckets),
+        one per row, computed without a SparseTensor; None when this column
+        cannot tell cheaply (the cache then asks `id_weight_pair`)."""
+        return None
+
+
+def _in_range(ids, n):
+    """`ids` when all are in [0, n), else None."""
+    return ids if len(ids) and 0 <= ids.min() and ids.max() < n else None
+
 
 # --- numeric and bucketized ---------------------------------------------------------------
 class NumericColumn(DenseColumn, collections.namedtuple(
@@ -125,13 +173,13 @@ class NumericColumn(DenseColumn, collections.namedtuple(
         if isinstance(x, SparseTensor):
             raise ValueError(f"numeric_column '{self.key}': the feature must be dense (an "
                              f"array), got a SparseTensor")
-        if kind(x) not in ("int", "float", "bool"):
+        if x.dtype.kind not in "iufb":
             raise ValueError(f"numeric_column '{self.key}': expected numbers, got dtype "
                              f"{x.dtype}")
         if self.normalizer_fn is not None:
             x = np.asarray(self.normalizer_fn(x))
-        n = int(np.prod(self.shape))
-        if x[0:1].size and x[0].size != n:
+        n = math.prod(self.shape)
+        if len(x) and math.prod(x.shape[1:]) != n:
             raise ValueError(f"numeric_column '{self.key}': expected {n} value(s) per example "
                              f"(shape {self.shape}), got shape {x.shape[1:]}")
         return x.astype(np.float32, copy=False).reshape((len(x),) + tuple(self.shape))
@@ -177,8 +225,14 @@ class BucketizedColumn(DenseColumn, CategoricalColumn, collections.namedtuple(
 
     def _transform(self, cache):
         x = cache.get(self.source_column)
-        return np.searchsorted(np.asarray(self.boundaries, np.float64), x.astype(np.float64),
-                               side="right").astype(np.int64)
+        bounds = self.__dict__.get("_bounds")  # (namedtuple: the instance dict is a cache)
+        if bounds is None:
+            bounds = self.__dict__["_bounds"] = np.asarray(self.boundaries, np.float64)
+        return np.searchsorted(bounds, x.astype(np.float64), side="right").astype(np.int64)
+
+    def _single_ids(self, cache):
+        b = cache.get(self)
+        return b.reshape(len(b)) if b.shape[1:] == (1,) else None  # id = bucket when dim 1
 
     def dense(self, cache, layer=None):
         """One-hot ``[batch, dim, len(boundaries) + 1]``."""
@@ -207,6 +261,16 @@ def _categorical_input(cache, column, want):
                          f"{column.dtype} but the feature holds {got} values "
                          f"(dtype {sp.values.dtype})")
     return sp
+
+
+def _ucs4(a):
+    """A unicode array's code points, uint32 [n, width], NUL-padded (what the
+    string kernels read)."""
+    a = np.ascontiguousarray(a).reshape(-1)
+    width = a.dtype.itemsize // 4
+    if width == 0:
+        return np.zeros((len(a), 0), np.uint32)
+    return a.view(np.uint32).reshape(len(a), width)
 
 
 def _with_values(sp, values):
@@ -239,6 +303,14 @@ class HashedCategoricalColumn(CategoricalColumn, collections.namedtuple(
         ids = hashing.to_hash_bucket_fast(values, self.hash_bucket_size).astype(np.int64)
         return IdWeightPair(_with_values(sp, ids), None)
 
+    def _single_ids(self, cache):
+        if self.dtype != "string":
+            return None
+        h = cache.fingerprints(self.key, self.name)
+        if h is None or not len(h) or (cache.single_value(self.key, self.name) == "").any():
+            return None  # '' is a missing value
+        return (h % np.uint64(self.hash_bucket_size)).astype(np.int64)
+
 
 class _VocabularyLookup:
     """Shared by the vocabulary list and file columns: value -> index in the
@@ -254,13 +326,21 @@ class _VocabularyLookup:
             keys = (np.asarray(vocab, str) if self.dtype == "string"
                     else np.asarray(vocab, np.int64))
             order = np.argsort(keys, kind="stable")
-            t = self.__dict__["_table_cache"] = (keys[order], order.astype(np.int64))
+            keys = keys[order]
+            t = self.__dict__["_table_cache"] = (keys, order.astype(np.int64),
+                                                 _ucs4(keys) if self.dtype == "string" else None)
         return t
 
-    def _lookup(self, values):
-        keys, pos = self._table()
-        values = (as_strings(values, self.key) if self.dtype == "string"
-                  else values.astype(np.int64))
+    def _search(self, values):
+        """(values as str / int64, ids: the vocabulary index or default_value,
+        found mask, number of missing values ('' or -1))."""
+        keys, pos, key_codes = self._table()
+        if self.dtype == "string":
+            values = as_strings(values, self.key)
+            ids, found, empties = sorted_lookup_ucs4(_ucs4(values), key_codes, pos,
+                                                     int(self.default_value))
+            return values, ids, found, empties
+        values = values.astype(np.int64)
         if len(keys):
             at = np.minimum(np.searchsorted(keys, values), len(keys) - 1)
             found = keys[at] == values
@@ -268,10 +348,14 @@ class _VocabularyLookup:
         else:
             found = np.zeros(values.shape, bool)
             ids = np.full(values.shape, self.default_value, np.int64)
+        return values, ids, found, int((values == -1).sum())
+
+    def _lookup(self, values):
+        values, ids, found, _ = self._search(values)
         if self.num_oov_buckets and not found.all():
             miss = ~found
             s = values[miss] if self.dtype == "string" else values[miss].astype(str)
-            ids[miss] = len(keys) + hashing.to_hash_bucket_fast(s, self.num_oov_buckets)
+            ids[miss] = len(self._table()[0]) + hashing.to_hash_bucket_fast(s, self.num_oov_buckets)
         return ids
 
     @property
@@ -285,6 +369,17 @@ class _VocabularyLookup:
     def _transform(self, cache):
         sp = _categorical_input(cache, self, "string" if self.dtype == "string" else "int")
         return IdWeightPair(_with_values(sp, self._lookup(sp.values)), None)
+
+    def _single_ids(self, cache):
+        x = cache.single_value(self.key, self.name)
+        if x is None or kind(x) != ("string" if self.dtype == "string" else "int"):
+            return None
+        values, ids, found, missing = self._search(x)
+        if missing or not len(ids):
+            return None
+        if self.num_oov_buckets and not found.all():
+            ids = self._lookup(values)
+        return _in_range(ids, self.num_buckets)
 
 
 class VocabularyListCategoricalColumn(_VocabularyLookup, CategoricalColumn,
@@ -377,6 +472,12 @@ class IdentityCategoricalColumn(CategoricalColumn, collections.namedtuple(
             ids = np.where(bad, self.default_value, ids)
         return IdWeightPair(_with_values(sp, ids), None)
 
+    def _single_ids(self, cache):
+        x = cache.single_value(self.key, self.name)
+        if x is None or kind(x) != "int":
+            return None
+        return _in_range(x.astype(np.int64), self.number_buckets)  # -1 (missing) too
+
 
 class WeightedCategoricalColumn(CategoricalColumn, collections.namedtuple(
         "WeightedCategoricalColumn", ["categorical_column", "weight_feature_key", "dtype"])):
@@ -468,6 +569,31 @@ class CrossedColumn(CategoricalColumn, collections.namedtuple(
         return IdWeightPair(cross_hashed(sparse + dense, self.hash_bucket_size, hash_key,
                                          self.name), None)
 
+    def _single_ids(self, cache):
+        """One cross per row when every key has one value per row: the hash chain
+        of `cross_hashed`, column keys first, then the dense raw features."""
+        of_columns, of_raw = [], []
+        for k in self._leaves():
+            if isinstance(k, str):
+                x = cache.single_value(k, self.name)
+                if x is None or kind(x) not in ("string", "int"):
+                    return None
+                of_raw.append(cache.fingerprints(k, self.name) if kind(x) == "string"
+                              else x.astype(np.int64).view(np.uint64))
+            else:
+                ids = cache.single_ids(k) if isinstance(k, CategoricalColumn) else None
+                if ids is None:
+                    return None
+                of_columns.append(ids.view(np.uint64))
+        parts = of_columns + of_raw
+        if not len(parts[0]):
+            return None
+        h = np.full(len(parts[0]), np.uint64(DEFAULT_HASH_KEY if self.hash_key is None
+                                             else self.hash_key), np.uint64)
+        for v in parts:
+            h = hashing.fingerprint_cat64(h, v)
+        return (h % np.uint64(self.hash_bucket_size)).astype(np.int64)
+
 
 def _per_row(x):
     """(counts [batch], start [batch], values [n]) of a 2-D SparseTensor or dense
@@ -552,14 +678,15 @@ class IndicatorColumn(DenseColumn, collections.namedtuple(
         return self.categorical_column.parse_example_spec
 
     def _transform(self, cache):
-        ids, weights = self.categorical_column.id_weight_pair(cache)
         n = self.categorical_column.num_buckets
+        single = cache.single_ids(self.categorical_column)
+        if single is not None:  # a one-hot row each
+            out = np.zeros((len(single), n), np.float32)
+            out[np.arange(len(single)), single] = 1.0
+            return out
+        ids, weights = self.categorical_column.id_weight_pair(cache)
         batch = int(ids.dense_shape[0])
         v = ids.values.astype(np.int64)
-        if weights is None and one_valid_id_per_row(ids, n):  # a one-hot row each
-            out = np.zeros((batch, n), np.float32)
-            out[np.arange(batch), v] = 1.0
-            return out
         ok = (v >= 0) & (v < n)
         w = np.ones(len(v), np.float32) if weights is None else weights.values.astype(np.float32)
         flat = ids.indices[ok, 0] * n + v[ok]

@@ -22,7 +22,7 @@ one transform of the batch.
 import numpy as np
 
 import minitf as tf
-from minitf.ops.sparse import one_valid_id_per_row, rows_add_n
+from minitf.ops.sparse import rows_add_n
 from widedeep.feature_column.columns import (
     BucketizedColumn,
     CategoricalColumn,
@@ -108,10 +108,13 @@ class LinearModel:
         for c in self.columns:
             w = self.weights[c]
             if isinstance(c, CategoricalColumn):
-                ids, id_weights = c.id_weight_pair(cache)
-                single = id_weights is None and one_valid_id_per_row(ids, w.shape[0])
                 # One valid id per row: the lookup (any combiner) is that row of w.
-                sums.append((w, ids.values) if single else tf.nn.safe_embedding_lookup_sparse(
+                single = cache.single_ids(c)
+                if single is not None:
+                    sums.append((w, single))
+                    continue
+                ids, id_weights = c.id_weight_pair(cache)
+                sums.append(tf.nn.safe_embedding_lookup_sparse(
                     w, ids, id_weights, combiner=self.sparse_combiner))
             else:
                 x = c.dense(cache, self)

@@ -1,0 +1,133 @@
+"""The one-id-per-row lane of `TransformCache.single_ids` against the reference:
+for every categorical column kind and many drawn batches, the lane's ids equal
+the `id_weight_pair` SparseTensor's values when that has exactly one valid id
+per row in row order, and it answers None otherwise. (The reference itself is
+compared with TF in test_feature_columns.py.)"""
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import widedeep.feature_column as fc
+from minitf.kernels.lookup import sorted_lookup_ucs4
+from minitf.ops.sparse import one_valid_id_per_row
+from widedeep.feature_column.columns import TransformCache, _ucs4
+
+WORDS = ["a", "b", "bb", "ab", "", "é", "long-word", "zz", "b\u2603", "a b"]
+VOCAB = ["a", "bb", "é", "long-word", "zz", "ab"]
+
+
+def reference(column, features):
+    ids, weights = column.id_weight_pair(TransformCache(features))
+    return ids.values if weights is None and one_valid_id_per_row(
+        ids, column.num_buckets) else None
+
+
+def check(column, features):
+    try:
+        want = reference(column, features)
+    except ValueError as e:  # e.g. an identity id out of range: the same error
+        with pytest.raises(ValueError, match=re.escape(str(e))):
+            TransformCache(features).single_ids(column)
+        return None
+    lane = column._single_ids(TransformCache(features))
+    got = TransformCache(features).single_ids(column)
+    if want is None:
+        assert lane is None and got is None, column.name
+    else:
+        assert lane is None or np.array_equal(lane, want), column.name
+        np.testing.assert_array_equal(got, want, err_msg=column.name)
+        assert got.dtype == np.int64
+    return lane
+
+
+def columns():
+    word = fc.categorical_column_with_vocabulary_list("w", VOCAB)
+    age = fc.bucketized_column(fc.numeric_column("x"), [0.0, 1.5, 10.0])
+    return [
+        word,
+        fc.categorical_column_with_vocabulary_list("w", VOCAB, num_oov_buckets=3),
+        fc.categorical_column_with_vocabulary_list("w", VOCAB, default_value=2),
+        fc.categorical_column_with_vocabulary_list("i", [3, 1, 7, -5]),
+        fc.categorical_column_with_vocabulary_list("i", [3, 1, 7], num_oov_buckets=2),
+        fc.categorical_column_with_hash_bucket("w", 7),
+        fc.categorical_column_with_hash_bucket("i", 7, dtype="int64"),
+        fc.categorical_column_with_identity("i", 6),
+        fc.categorical_column_with_identity("i", 6, default_value=0),
+        age,
+        fc.crossed_column(["w", "v"], 11),
+        fc.crossed_column([word, "v"], 13, hash_key=5),
+        fc.crossed_column([age, "w", "i"], 17),
+        fc.crossed_column([fc.crossed_column(["w", "i"], 19), age], 23),
+    ]
+
+
+@st.composite
+def batches(draw):
+    n = draw(st.integers(1, 12))
+    words = st.sampled_from(WORDS)
+    as_ = draw(st.sampled_from(["str", "bytes", "object", "column"]))
+    w = np.array(draw(st.lists(words, min_size=n, max_size=n)))
+    v = np.array(draw(st.lists(st.sampled_from(VOCAB + ["q"]), min_size=n, max_size=n)))
+    if as_ == "bytes":
+        w = np.char.encode(w, "utf-8")
+    elif as_ == "object":
+        w = w.astype(object)
+    i = np.array(draw(st.lists(st.integers(-1, 8), min_size=n, max_size=n)), np.int64)
+    x = np.array(draw(st.lists(st.floats(-5, 20), min_size=n, max_size=n)), np.float32)
+    feats = {"w": w, "v": v, "i": i, "x": x}
+    if as_ == "column":  # [batch, 1] inputs take the lane as [batch] ones do
+        feats = {k: a[:, None] for k, a in feats.items()}
+    return feats
+
+
+@settings(max_examples=150, deadline=None)
+@given(batches())
+def test_single_lane_equals_the_reference(features):
+    for column in columns():
+        check(column, features)
+
+
+def test_lane_answers_for_clean_single_values():
+    """Without missing or unknown values every kind's lane answers itself (it
+    does not fall back), so the test above exercises it; integers hashed as
+    strings have no lane."""
+    features = {"w": np.array(["a", "zz", "é"]), "v": np.array(["bb", "q", "a"]),
+                "i": np.array([1, 3, 1]), "x": np.array([0.5, -1.0, 12.0], np.float32)}
+    for column in columns():
+        lane = check(column, features)
+        hashed_ints = isinstance(column, fc.HashedCategoricalColumn) and column.dtype != "string"
+        assert (lane is None) == hashed_ints, column
+
+
+def test_lane_declines_missing_and_multivalued():
+    word = fc.categorical_column_with_vocabulary_list("w", VOCAB)
+    assert check(word, {"w": np.array(["a", ""])}) is None  # '' is missing
+    assert check(word, {"w": np.array(["a", "nope"])}) is None  # -1: not a valid id
+    assert check(word, {"w": np.array([["a", "zz"], ["bb", "a"]])}) is None  # two per row
+    ident = fc.categorical_column_with_identity("i", 4)
+    assert check(ident, {"i": np.array([1, -1])}) is None
+    sp = fc.categorical_column_with_hash_bucket("w", 5)
+    import minitf as tf
+    sparse = tf.SparseTensor([[0, 0], [1, 0]], np.array(["a", "b"]), [2, 1])
+    assert sp._single_ids(TransformCache({"w": sparse})) is None  # sparse: the reference
+    np.testing.assert_array_equal(TransformCache({"w": sparse}).single_ids(sp),
+                                  reference(sp, {"w": sparse}))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=6), max_size=12), st.lists(st.text(max_size=6), max_size=8))
+def test_sorted_lookup_kernel_equals_numpy(values, keys):
+    """Code-point comparison orders and matches strings as NumPy does."""
+    values = np.array([v.rstrip("\0") for v in values] or [""], str)
+    keys = np.unique(np.array([k.rstrip("\0") for k in keys] or ["x"], str))
+    pos = np.arange(len(keys), dtype=np.int64) * 10
+    ids, found, empties = sorted_lookup_ucs4(_ucs4(values), _ucs4(keys), pos, -7)
+    at = np.minimum(np.searchsorted(keys, values), len(keys) - 1)
+    want_found = keys[at] == values
+    np.testing.assert_array_equal(found, want_found)
+    np.testing.assert_array_equal(ids, np.where(want_found, pos[at], -7))
+    assert empties == int((values == "").sum())
