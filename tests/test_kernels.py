@@ -234,3 +234,23 @@ def test_fingerprint64_ucs4_rejects_code_points_beyond_unicode():
     from minitf.kernels import farmhash as F
     codes = np.array([[0x41, 0x110000]], np.uint32)
     assert not F.fingerprint64_ucs4(codes)[0]
+
+
+@given(st.integers(0, 3).flatmap(lambda nd: st.tuples(
+    st.lists(st.integers(0, 5), min_size=nd, max_size=nd),
+    st.sampled_from([np.float32, np.float64]), st.integers(0, 2**31))))
+def test_relu_grad_equals_numpy_where(case):
+    """The branch-free ReLU gradient picks the same values as np.where, at
+    x == 0, NaN and -0.0 included, for any shape (0-d too) and float dtype."""
+    from minitf.kernels.activations import relu_grad
+    shape, dtype, seed = case
+    rng = np.random.default_rng(seed)
+    x = rng.choice(np.array([-1.5, -0.0, 0.0, 2.0, np.nan, 3e-40], dtype),
+                   size=tuple(shape))
+    g = np.asarray(rng.standard_normal(tuple(shape)) * rng.choice([1, -0.0], tuple(shape)),
+                   dtype)
+    got = relu_grad(x, g)
+    want = np.where(x > 0, g, 0).astype(dtype)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_array_equal(got.reshape(-1).view(np.uint8),  # bits: -0.0 too
+                                  want.reshape(-1).view(np.uint8))

@@ -9,6 +9,7 @@ import numpy as np
 from scipy.special import erf
 
 from minitf.autodiff import primitive
+from minitf.kernels.activations import relu_grad
 from minitf.ops import math as M
 from minitf.ops.array import stop_gradient
 from minitf.ops.math import _sigmoid, sigmoid, tanh  # noqa: F401 - re-exported as tf.nn.*
@@ -19,7 +20,7 @@ from minitf.ops.math import _sigmoid, sigmoid, tanh  # noqa: F401 - re-exported 
 @primitive
 def relu(features):
     x = features
-    return np.maximum(x, 0), lambda g: (np.where(x > 0, g, 0),)  # 0 at x == 0, as TF
+    return np.maximum(x, 0), lambda g: (relu_grad(x, g),)  # 0 at x == 0, as TF
 
 
 @primitive

@@ -22,6 +22,7 @@ import numpy as np
 
 import minitf as tf
 from minitf.blas import gemm
+from minitf.kernels.activations import relu_grad
 from minitf.sparse import IndexedSlices
 from widedeep.feature_column.columns import (
     CategoricalColumn,
@@ -105,7 +106,7 @@ def _dnn_backward(g, layers, acts, tables):
         kernel, bias = layers[i]
         a = acts[i]
         if i < len(layers) - 1:
-            g = np.where(acts[i + 1] > 0, g, 0)  # relu: acts[i + 1] = relu(h_i)
+            g = relu_grad(acts[i + 1], g)  # relu: acts[i + 1] = relu(h_i)
         grads[id(kernel)] = gemm(a.T, g)
         grads[id(bias)] = g.reshape(-1, bias.shape[0]).sum(axis=0)
         if i > 0 or tables:  # the input layer's gradient only feeds embeddings
