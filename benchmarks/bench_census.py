@@ -8,7 +8,9 @@ columns, hidden [100, 75, 50, 25], default optimizers (FTRL + Adagrad), batch 25
 shuffled with a 10,000-row buffer. Figures:
 
 * training examples/s over `--epochs` epochs: steady state (the clock starts at
-  the end of step 50) and including start-up (the whole `train` call);
+  the end of step 50) and including start-up (the whole `train` call); and a
+  bound: BATCH over the time of one step's GEMMs alone (forward and backward,
+  measured here), which no implementation's training can beat on this machine;
 * evaluate and predict examples/s on the test split (batch 256);
 * one `Estimator.predict` call for one example (seconds);
 * from a loaded export (parsing receiver: the `predict` and `serving_default`
@@ -137,6 +139,41 @@ def median_time(fn, repeat):
     return statistics.median(times)
 
 
+def gemm_floor(est, repeat=2000):
+    """Seconds per step of the GEMMs alone: the trained model's hidden and logits
+    layers, forward and backward (kernel and input gradients) at batch BATCH,
+    with the BLAS threads training uses. No training step can be faster, so
+    BATCH / floor bounds any implementation's examples/s on this machine."""
+    import numpy as np
+
+    from minitf.blas import adaptive_threads, gemm
+    from widedeep import checkpoint as ckpt
+    values = ckpt.read(est.latest_checkpoint())
+    names = [f"dnn/hiddenlayer_{i}/kernel" for i in range(len(HIDDEN))] + ["dnn/logits/kernel"]
+    kernels = [values[n] for n in names]
+    x = np.random.default_rng(0).standard_normal((BATCH, kernels[0].shape[0])).astype(
+        np.float32)
+
+    def step():
+        acts, h = [], x
+        for k in kernels:
+            acts.append(h)
+            h = gemm(h, k)
+        g = h
+        for a, k in zip(acts[::-1], kernels[::-1]):
+            gemm(a.T, g)
+            g = gemm(g, k.T)
+    with adaptive_threads():
+        step()
+        best = float("inf")
+        for _ in range(5):  # the least disturbed of five runs
+            t = time.perf_counter()
+            for _ in range(repeat // 5):
+                step()
+            best = min(best, (time.perf_counter() - t) / (repeat // 5))
+    return best
+
+
 def train(impl, est, data, epochs):
     """(steady-state examples/s after step SKIP, examples/s of the whole train call)."""
     x, y = data
@@ -251,6 +288,7 @@ def subprocess_figures(impl, repeat, rows):
 ROWS = [  # (key, label, unit); for TF the first-step keys fall back to "first_step_s"
     ("train_steady_ex_s", "train, steady state (after step 50)", "ex/s"),
     ("train_total_ex_s", "train, whole call (start-up included)", "ex/s"),
+    ("gemm_floor_ex_s", "bound: a step of GEMMs alone (no TF figure)", "ex/s"),
     ("evaluate_ex_s", "evaluate, test split", "ex/s"),
     ("predict_ex_s", "predict, test split", "ex/s"),
     ("estimator_predict_1_s", "Estimator.predict, one example", "s"),
@@ -281,6 +319,10 @@ def measure(impl, args):
     try:
         est = impl.make(os.path.join(work, "model"))
         out = train(impl, est, (train_x, train_y), args.epochs)
+        if impl.name == "widedeep":
+            floor = gemm_floor(est)
+            out["gemm_floor_ms"] = 1e3 * floor
+            out["gemm_floor_ex_s"] = BATCH / floor
         out.update(evaluate_predict(impl, est, (test_x, test_y), 2 if args.quick else 5))
         out.update(exported(impl, est, (test_x, test_y), repeat, work))
     finally:
@@ -301,7 +343,11 @@ def table(results):
         line = f"{label:<46} {unit:>5} {fmt(ours[key]):>10}"
         if tf:
             theirs = tf.get(key, tf.get("first_step_s") if key.startswith("first_step") else None)
-            line += f" {fmt(theirs):>10} {ours[key] / theirs:>8.3g}"
+            if key == "gemm_floor_ex_s":  # the bound against TF's training
+                theirs = tf["train_steady_ex_s"]
+                line += f" {'':>10} {ours[key] / theirs:>8.3g}"
+            else:
+                line += f" {fmt(theirs):>10} {ours[key] / theirs:>8.3g}"
         print(line)
     if tf:
         print("ours/TF: > 1 is ours faster for ex/s; < 1 is ours faster (smaller) for s, ms, MB")
