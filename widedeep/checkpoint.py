@@ -93,6 +93,16 @@ def exists(prefix):
     return os.path.exists(_path(os.fspath(prefix))) or is_tf_checkpoint(prefix)
 
 
+def files(prefix):
+    """The files checkpoint `prefix` is read from: ``<prefix>.h5`` (whether it
+    exists or not), or a TF bundle's ``.index`` and its ``.data-*`` shards."""
+    prefix = os.fspath(prefix)
+    if is_tf_checkpoint(prefix):
+        return [prefix + TF_INDEX] + sorted(glob.glob(glob.escape(prefix) +
+                                                      ".data-?????-of-?????"))
+    return [_path(prefix)]
+
+
 def _tf_reader(prefix):
     from widedeep import tf_checkpoint
 
@@ -161,6 +171,34 @@ def list_variables(prefix):
     return sorted(out)
 
 
+def _dataset(fid, name):
+    """The DatasetID of variable `name` (at ``name/:value`` when it is also a
+    parent group), or None. One low-level open per try: no `in` probes."""
+    for key in (name + VALUE, name):
+        try:
+            obj = h5py.h5o.open(fid, key.encode())
+        except KeyError:  # h5py's error for a missing object or path component
+            continue
+        return obj if isinstance(obj, h5py.h5d.DatasetID) else None
+    return None
+
+
+def _value(dsid):
+    """What ``dataset[()]`` gives (a numpy scalar for shape ()), strings as
+    object arrays. Plain numbers are read straight into an array, skipping
+    h5py's per-dataset Python machinery; anything else goes through it."""
+    dtype, shape = dsid.dtype, dsid.shape
+    if dtype.kind in "biuf" and shape is not None:
+        v = np.empty(shape, dtype)
+        if v.size:
+            dsid.read(h5py.h5s.ALL, h5py.h5s.ALL, v)
+        return v[()] if v.ndim == 0 else v
+    v = h5py.Dataset(dsid)[()]
+    if isinstance(v, bytes) or (isinstance(v, np.ndarray) and v.dtype.kind == "O"):
+        v = np.asarray(v, dtype=object)
+    return v
+
+
 def read(prefix, names=None):
     """{name: ndarray} of every variable, or of `names` (of our HDF5 checkpoint,
     or of a TF one: see the module's docstring)."""
@@ -170,18 +208,21 @@ def read(prefix, names=None):
     out = {}
     try:
         with _open(prefix) as f:
+            fid = f.id
             if names is None:
-                names = []
-                f.visititems(lambda n, o: names.append(_name(n))
-                             if isinstance(o, h5py.Dataset) else None)
+                # One pass over the file's objects (as visititems, without
+                # building an h5py object for each), then one read per dataset.
+                found = []
+                h5py.h5o.visit(fid, lambda p, info: found.append(p)
+                               if info.type == h5py.h5o.TYPE_DATASET else None, info=True)
+                for p in found:
+                    out[_name(p.decode("utf-8"))] = _value(h5py.h5d.open(fid, p))
+                return out
             for n in names:
-                key = n + VALUE if n + VALUE in f else n
-                if key not in f or not isinstance(f[key], h5py.Dataset):
+                dsid = _dataset(fid, n)
+                if dsid is None:
                     raise CheckpointError(f"variable {n!r} is not in checkpoint {path}")
-                v = f[key][()]
-                if isinstance(v, bytes) or (isinstance(v, np.ndarray) and v.dtype.kind == "O"):
-                    v = np.asarray(v, dtype=object)
-                out[n] = v
+                out[n] = _value(dsid)
     except CheckpointError:
         raise
     except (OSError, KeyError, ValueError, RuntimeError) as e:

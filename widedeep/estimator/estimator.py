@@ -1,7 +1,9 @@
 """`Estimator`: train / evaluate / predict around a model_fn, as tf.estimator.
 
 Every call opens a fresh `VariableStore` restored from the latest checkpoint
-(as TF builds a graph and restores per call), iterates the input, calls
+(as TF builds a graph and restores per call; predict reuses the previous
+predict call's store while its checkpoint's files are unchanged, see
+`_PredictCache`), iterates the input, calls
 `model_fn` once per batch, and (train) saves HDF5 checkpoints. The loop of one
 training step:
 
@@ -18,6 +20,7 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -90,6 +93,49 @@ def _call_with(fn, what, **available):
     return fn(**{k: v for k, v in available.items() if k in params})
 
 
+class _PredictCache:
+    """The store of a predict call, kept for the next ones on the same estimator
+    while the checkpoint's files are unchanged (TF restores the checkpoint in
+    every call; the values are the same). Evaluate and train always restore
+    afresh: evaluate keeps its metrics in `store.cache`, train changes variables.
+    What predict leaves in `store.cache` is the model built once per store (the
+    canned model's layers), which stays valid."""
+
+    def __init__(self, key, store, gs):
+        self.key, self.store, self.gs = key, store, gs
+        self.lock = threading.Lock()  # held by the predict call using the store
+        self.buffers = None  # [(variable, its array)] when last found unchanged
+
+    def unchanged(self):
+        """Whether every variable still holds its checkpoint value: a model_fn
+        that assigned a variable while predicting (TF would restore it for the
+        next call) must not leave that in the reused store. Compared by value
+        once, then by identity of the arrays (an assign replaces the array)."""
+        variables = self.store.variables
+        if self.buffers is not None and len(self.buffers) == len(variables) and all(
+                v._value is b for v, b in self.buffers):
+            return True
+        restore = self.store.restore
+        if not all(n in restore and np.array_equal(v._value, restore[n])
+                   for n, v in variables.items()):
+            return False
+        self.buffers = [(v, v._value) for v in variables.values()]
+        return True
+
+
+def _checkpoint_key(path):
+    """What tells whether checkpoint `path` changed: its absolute path and, for
+    each of its files, (name, inode, mtime_ns, size). None when a file is
+    missing (the restore then raises as usual). A rewrite replaces the file
+    (new inode), so it changes the key even within one mtime tick."""
+    try:
+        return (os.path.abspath(path),) + tuple(
+            (f, st.st_ino, st.st_mtime_ns, st.st_size)
+            for f in ckpt.files(path) for st in (os.stat(f),))
+    except OSError:
+        return None
+
+
 class Estimator:
     """A model_fn with its runtime.
 
@@ -102,6 +148,9 @@ class Estimator:
       params: a dict passed to model_fn and input_fn.
       warm_start_from: a checkpoint path or model_dir, or WarmStartSettings.
     """
+
+    _predict_cache = None  # the last predict call's _PredictCache
+    _model_fn_args = (None, None)  # (model_fn, its signature's parameters)
 
     def __init__(self, model_fn, model_dir=None, config=None, params=None,
                  warm_start_from=None):
@@ -197,7 +246,10 @@ class Estimator:
 
     # --- shared plumbing ---------------------------------------------------------------
     def _call_model_fn(self, features, labels, mode):
-        args = inspect.signature(self._model_fn).parameters
+        fn, args = self._model_fn_args
+        if fn is not self._model_fn:  # the signature once per model_fn, not per step
+            fn, args = self._model_fn, inspect.signature(self._model_fn).parameters
+            self._model_fn_args = (fn, args)
         kwargs = {"features": features}
         if "labels" in args:
             kwargs["labels"] = labels
@@ -232,6 +284,28 @@ class Estimator:
         store = VariableStore(restore, warm, source)
         gs = store.get_variable("global_step", (), "int64", trainable=False)
         return store, gs
+
+    def _predict_store(self, path):
+        """(store, gs, entry) for predict: the cached store when checkpoint `path`
+        is unchanged and no other predict call is using it, else a fresh one,
+        which becomes the cached one. `entry` (None: not cached) is locked; the
+        caller releases it. No caching without a checkpoint: TF initializes the
+        variables anew in every call."""
+        key = None if path is None else _checkpoint_key(path)
+        entry = self._predict_cache
+        if key is not None and entry is not None and entry.key == key:
+            if not entry.lock.acquire(blocking=False):  # in use (an unfinished predict)
+                return (*self._store(path), None)
+            if entry.unchanged():
+                return entry.store, entry.gs, entry
+            entry.lock.release()
+        store, gs = self._store(path)
+        if key is None:
+            return store, gs, None
+        entry = _PredictCache(key, store, gs)
+        entry.lock.acquire()
+        self._predict_cache = entry
+        return store, gs, entry
 
     def _seed(self):
         if self._config.tf_random_seed is not None:
@@ -419,30 +493,38 @@ class Estimator:
             log.info("Could not find trained model in model_dir: %s, running initialization "
                      "to predict.", self._model_dir)
         self._seed()
-        store, gs = self._store(path)
-        hooks = list(hooks or [])
-        session = StepSession()
-        with store_scope(store), _global_step_scope(gs):
-            for h in hooks:
-                h.begin()
-            for features, _ in self._batches(input_fn, ModeKeys.PREDICT):
-                with adaptive_threads():
-                    spec = self._call_model_fn(features, None, ModeKeys.PREDICT)
-                preds = _filter(spec.predictions, predict_keys)
-                session.values = _step_values(spec, int(gs.numpy()))
-                ctx = SessionRunContext(None, session)
-                fetched = [None if r is None else resolve(r.fetches, session.values)
-                           for r in (h.before_run(ctx) for h in hooks)]
-                for h, got in zip(hooks, fetched):
-                    h.after_run(ctx, SessionRunValues(got, None, None))
-                if not yield_single_examples:
-                    yield preds
-                else:
-                    yield from _examples(preds)
-                if ctx.stop_requested:
-                    break
-            for h in hooks:
-                h.end(session)
+        store, gs, entry = self._predict_store(path)
+        try:
+            hooks = list(hooks or [])
+            session = StepSession()
+            with store_scope(store), _global_step_scope(gs):
+                for h in hooks:
+                    h.begin()
+                for features, _ in self._batches(input_fn, ModeKeys.PREDICT):
+                    with adaptive_threads():
+                        spec = self._call_model_fn(features, None, ModeKeys.PREDICT)
+                    preds = _filter(spec.predictions, predict_keys)
+                    session.values = _step_values(spec, int(gs.numpy()))
+                    ctx = SessionRunContext(None, session)
+                    fetched = [None if r is None else resolve(r.fetches, session.values)
+                               for r in (h.before_run(ctx) for h in hooks)]
+                    for h, got in zip(hooks, fetched):
+                        h.after_run(ctx, SessionRunValues(got, None, None))
+                    if not yield_single_examples:
+                        yield preds
+                    else:
+                        yield from _examples(preds)
+                    if ctx.stop_requested:
+                        break
+                for h in hooks:
+                    h.end(session)
+        except Exception:
+            if entry is not None and self._predict_cache is entry:
+                self._predict_cache = None  # a model that failed half-built is not reused
+            raise
+        finally:
+            if entry is not None:
+                entry.lock.release()
 
 
 def _split(element, mode):
@@ -516,8 +598,11 @@ def _examples(preds):
         if s is None or s != n:
             raise ValueError(f"Batch length of predictions should be same. {k} has different "
                              f"batch length than others.")
-    for i in range(n or 0):
-        yield {k: v[i] for k, v in preds.items()}
+    # One row per example: list() of an array gives its rows (numpy scalars of a
+    # 1-D array, row views of the others), as v[i] would, in one C loop.
+    keys = list(preds)
+    for row in zip(*(list(v) for v in preds.values())):
+        yield dict(zip(keys, row))
 
 
 def _load_warm_start(settings):
