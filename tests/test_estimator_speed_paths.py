@@ -1,7 +1,8 @@
 """The estimator's fast paths give what the plain ones gave: `checkpoint.read`
 (one pass over the file) equals the old probing reader; `predict` reuses the
 restored store only while the checkpoint is unchanged; `_examples` yields the
-same rows; the model_fn's signature is read once."""
+same rows; the model_fn's signature is read once; a head's TRAIN predictions
+are computed only when a hook fetches one."""
 
 import inspect
 import os
@@ -407,3 +408,39 @@ def test_examples_edge_cases_as_before():
         for fn in (estimator_module._examples, old_examples):
             with pytest.raises(ValueError, match="Batch length of predictions should be same"):
                 list(fn(bad))
+
+
+def test_train_predictions_are_computed_only_when_fetched(tmp_path, monkeypatch):
+    """A canned head's TRAIN spec computes its predictions lazily: not at all
+    when no hook fetches one, and, when a hook fetches 'probabilities', the
+    values the head gives for that step's logits."""
+    from widedeep.canned import LinearClassifier
+    from widedeep.feature_column import numeric_column
+    from widedeep.heads import binary_class_head
+    calls = []
+    real = binary_class_head.BinaryClassHead.predictions
+
+    def counted(self, logits):
+        calls.append(np.asarray(logits.numpy() if hasattr(logits, "numpy") else logits))
+        return real(self, logits)
+    monkeypatch.setattr(binary_class_head.BinaryClassHead, "predictions", counted)
+    labels = (Y > 0).astype(np.int64)
+    est = LinearClassifier([numeric_column("x", shape=(2,))], model_dir=str(tmp_path))
+    train = lambda: Dataset.from_tensor_slices(({"x": X}, labels)).batch(4)  # noqa: E731
+    est.train(train, steps=3)
+    assert calls == []
+
+    class Fetch(E.SessionRunHook):
+        got = []
+
+        def before_run(self, run_context):
+            return E.SessionRunArgs({"p": "probabilities", "loss": "loss"})
+
+        def after_run(self, run_context, run_values):
+            self.got.append(run_values.results)
+    est.train(train, steps=2, hooks=[Fetch()])
+    assert len(calls) == 2 and len(Fetch.got) == 2
+    for logits, got in zip(calls, Fetch.got):
+        p = 1 / (1 + np.exp(-logits.astype(np.float64)))
+        np.testing.assert_allclose(got["p"][:, 1], p[:, 0], rtol=1e-6)
+        assert got["loss"].shape == ()

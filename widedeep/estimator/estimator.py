@@ -14,6 +14,7 @@ training step:
     -> hooks.after_run (loss, NaN check, logging) -> summaries -> checkpoint
 """
 
+import collections.abc
 import contextlib
 import inspect
 import logging
@@ -40,7 +41,7 @@ from widedeep.estimator.hooks import (
     StopAtStepHook,
     resolve,
 )
-from widedeep.estimator.model_fn import EstimatorSpec, ModeKeys
+from widedeep.estimator.model_fn import EstimatorSpec, LazyPredictions, ModeKeys
 from widedeep.estimator.run_config import RunConfig
 from widedeep.estimator.summary import SummaryWriter
 from widedeep.variables import VariableStore, WarmStart, store_scope
@@ -544,12 +545,36 @@ def _numpy(v):
 
 
 def _step_values(spec, step):
+    """{name: array} that hooks fetch from: global_step, loss and the predictions."""
     values = {"global_step": np.int64(step)}
     if spec.loss is not None:
         values["loss"] = np.float32(_numpy(spec.loss).reshape(()))
+    if isinstance(spec.predictions, LazyPredictions):
+        return _LazyStepValues(values, spec.predictions)
     if isinstance(spec.predictions, dict):
         values.update({k: _numpy(v) for k, v in spec.predictions.items()})
     return values
+
+
+class _LazyStepValues(collections.abc.Mapping):
+    """`_step_values` whose predictions are computed only when one is fetched."""
+
+    def __init__(self, values, predictions):
+        self._values, self._predictions = values, predictions
+
+    def __getitem__(self, key):
+        if key not in self._values:
+            self._values[key] = _numpy(self._predictions[key])
+        return self._values[key]
+
+    def __contains__(self, key):
+        return key in self._values or key in self._predictions
+
+    def __iter__(self):
+        return iter(dict.fromkeys([*self._values, *self._predictions]))
+
+    def __len__(self):
+        return len(dict.fromkeys([*self._values, *self._predictions]))
 
 
 def _merge_metrics(kept, new):

@@ -7,6 +7,7 @@ batch), or any other non-None value when model_fn has already updated.
 """
 
 import collections
+import collections.abc
 
 import numpy as np
 
@@ -15,6 +16,30 @@ class ModeKeys:
     TRAIN = "train"
     EVAL = "eval"
     PREDICT = "infer"
+
+
+class LazyPredictions(collections.abc.Mapping):
+    """Predictions computed on first use, from `compute()`. A head's TRAIN spec
+    carries these: in TF's graph a training step evaluates its predictions only
+    when something (a hook) fetches them, and computing them every step costs
+    more here than the update of a small model."""
+
+    def __init__(self, compute):
+        self._compute, self._values = compute, None
+
+    def _all(self):
+        if self._values is None:
+            self._values = self._compute()
+        return self._values
+
+    def __getitem__(self, key):
+        return self._all()[key]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __len__(self):
+        return len(self._all())
 
 
 _FIELDS = ["mode", "predictions", "loss", "train_op", "eval_metric_ops", "export_outputs",

@@ -13,7 +13,7 @@ A head turns logits into (TF 2.15's tf.estimator heads):
 import numpy as np
 
 import minitf as tf
-from widedeep.estimator.model_fn import EstimatorSpec, ModeKeys
+from widedeep.estimator.model_fn import EstimatorSpec, LazyPredictions, ModeKeys
 
 
 class Reduction:
@@ -212,7 +212,10 @@ class Head:
         update (a callable the runtime runs), or `optimizer` minimizes the loss
         over `trainable_variables` with the step's tape."""
         logits = self._check_logits(logits)
-        preds = self.predictions(logits)
+        if mode == ModeKeys.TRAIN:  # computed only if a hook fetches one
+            preds = LazyPredictions(lambda: self.predictions(logits))
+        else:
+            preds = self.predictions(logits)
         if mode == ModeKeys.PREDICT:
             return EstimatorSpec(mode, predictions=preds,
                                  export_outputs=self.export_outputs(preds))
