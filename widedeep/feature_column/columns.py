@@ -533,16 +533,23 @@ class CrossedColumn(CategoricalColumn, collections.namedtuple(
 
     @property
     def name(self):
-        return "_X_".join(sorted(k if isinstance(k, str) else k.name for k in self._leaves()))
+        name = self.__dict__.get("_name")  # (namedtuple: the instance dict is a cache)
+        if name is None:
+            name = self.__dict__["_name"] = "_X_".join(
+                sorted(k if isinstance(k, str) else k.name for k in self._leaves()))
+        return name
 
     @property
     def num_buckets(self):
         return self.hash_bucket_size
 
     def _leaves(self):
-        out = []
-        for k in self.keys:
-            out.extend(k._leaves() if isinstance(k, CrossedColumn) else [k])
+        out = self.__dict__.get("_leaf_list")
+        if out is None:
+            out = []
+            for k in self.keys:
+                out.extend(k._leaves() if isinstance(k, CrossedColumn) else [k])
+            self.__dict__["_leaf_list"] = out
         return out
 
     @property
