@@ -567,15 +567,24 @@ def test_our_export_of_tf_values_agrees_with_tf_export(tf_pair):
     check()
 
 
-def test_the_numpy_fast_path_is_used_and_agrees_with_the_model_fn(export_dir):
+def test_served_batches_take_the_canned_fast_forward(export_dir, monkeypatch):
+    """A batch of single-valued rows is served by the canned model's tape-free
+    forward (widedeep.canned.fast_step), the same bits as the generic layers."""
+    from widedeep.canned import fast_step
     model = saved_model.load(export_dir)
     runtime = model._runtime
-    assert runtime._fast is not None
     r = rows(20, start=100)
     feats = model.signatures["predict"].features({"examples": examples_of(r)})
+    calls = []
+    real = fast_step.forward
+    monkeypatch.setattr(fast_step, "forward", lambda *a: calls.append(real(*a)) or calls[-1])
     fast = runtime.export_outputs(feats)["predict"].as_signature_outputs()
-    slow = runtime.slow_run(feats).export_outputs["predict"].as_signature_outputs()
-    assert_outputs_equal(fast, slow)
+    assert len(calls) == 1 and calls[0] is not None
+    monkeypatch.setattr(fast_step, "supported", lambda model: False)
+    runtime.store.cache.pop(("canned_fast", id(runtime.canned)))  # asks `supported` again
+    slow = runtime.export_outputs(feats)["predict"].as_signature_outputs()
+    assert len(calls) == 1
+    assert_outputs_equal(fast, slow, tol=0)
 
 
 # --- exactness of the fast paths, every head kind ----------------------------------------------

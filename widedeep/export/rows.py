@@ -86,8 +86,9 @@ def _simple(c):
 class RowPlan:
     """The model's forward pass for single-valued rows (see the module docstring).
 
-    Build with `RowPlan.build(fast_path)`; None when a column is of a kind the
-    plan does not cover (weighted, identity, integer, multi-valued numeric, ...).
+    Build with `RowPlan.build(*runtime.model_arrays(canned, store))`; None when a
+    column is of a kind the plan does not cover (weighted, identity, integer,
+    multi-valued numeric, ...).
     """
 
     def __init__(self, linear, dnn, head):
@@ -100,9 +101,8 @@ class RowPlan:
         self._predict = head_predictions(head)
 
     @classmethod
-    def build(cls, fast):
-        cols = ([c for c, _ in fast.linear[0]] if fast.linear else []) + (
-            list(fast.dnn[0]) if fast.dnn else [])
+    def build(cls, linear, dnn, head):
+        cols = ([c for c, _ in linear[0]] if linear else []) + (list(dnn[0]) if dnn else [])
         for c in cols:
             if isinstance(c, (EmbeddingColumn, SharedEmbeddingColumn)):
                 c = c.categorical_column
@@ -110,7 +110,7 @@ class RowPlan:
                 c = c.categorical_column
             if not (_scalar_numeric(c) or _simple(c)):
                 return None
-        return cls(fast.linear, fast.dnn, fast.head)
+        return cls(linear, dnn, head)
 
     def _need(self, c):
         """Notes the raw features column c reads (fixed-length ones are numbers)."""

@@ -19,7 +19,7 @@ computes no loss (the rebuilt head has loss_fn=None).
 import numpy as np
 
 import minitf as tf
-from minitf.blas import adaptive_threads, gemm
+from minitf.blas import adaptive_threads
 from minitf.sparse import SparseTensor
 from widedeep.estimator.model_fn import ModeKeys
 from widedeep.feature_column import (
@@ -231,11 +231,7 @@ class Runtime:
         if missing:
             raise ValueError(f"{source} lacks variable(s) {missing} of the model")
         self.example_outputs = spec.export_outputs
-        self._fast = FastPath.build(self.canned, self.store)
-        if self._fast is not None and not _same(self._fast.export_outputs(dummy),
-                                                spec.export_outputs, tol=0):
-            self._fast = None
-        self._rows = None if self._fast is None else _checked_rows(self, dummy, spec)
+        self._rows = _checked_rows(self, dummy, spec)
 
     def slow_run(self, features):
         """The canned model_fn's PREDICT EstimatorSpec for a batch of features."""
@@ -245,8 +241,6 @@ class Runtime:
     def export_outputs(self, features):
         """{export output key: ExportOutput} for a batch of features."""
         with adaptive_threads():  # as Estimator.predict (see widedeep.export.rows)
-            if self._fast is not None:
-                return self._fast.export_outputs(features)
             return self.slow_run(features).export_outputs
 
     def export_outputs_of_rows(self, rows, n, form=frozenset()):
@@ -289,7 +283,8 @@ def _checked_rows(runtime, dummy, spec):
     gives on the dummy example (and its head predictions exactly the head's on
     logits of every size), else None."""
     from widedeep.export.rows import RowPlan
-    plan = RowPlan.build(runtime._fast)
+    arrays = model_arrays(runtime.canned, runtime.store)
+    plan = None if arrays is None else RowPlan.build(*arrays)
     if plan is None:
         return None
     rows = {k: list(np.asarray(v).reshape(-1)) for k, v in dummy.items()
@@ -301,7 +296,7 @@ def _checked_rows(runtime, dummy, spec):
     except (ValueError, TypeError, KeyError, IndexError):
         return None
     if logits is None or not _same(runtime.canned.head.export_outputs(plan.predictions(logits)),
-                                   spec.export_outputs, tol=0):
+                                   spec.export_outputs):
         return None
     one = {k: v[0] for k, v in rows.items()}  # the one-row path, on the ids just cached
     one.update({k: float(one[k]) for k in plan.numeric_keys})
@@ -316,12 +311,13 @@ def _checked_rows(runtime, dummy, spec):
     z[0], z[1], z[2] = 0.0, 1e30, -1e30  # ties and overflow
     for batch in [z[i:i + 1] for i in range(8)] + [z]:  # one row has shortcuts
         if not _same(head.export_outputs(plan.predictions(batch)),
-                     head.export_outputs(head.predictions(batch)), tol=0):
+                     head.export_outputs(head.predictions(batch))):
             return None
     return plan
 
 
-def _same(a, b, tol=1e-6):
+def _same(a, b):
+    """Whether two {key: ExportOutput} hold the same outputs, bit for bit."""
     if sorted(a) != sorted(b):
         return False
     for k in a:
@@ -331,117 +327,38 @@ def _same(a, b, tol=1e-6):
             if u.shape != v.shape or u.dtype != v.dtype or (
                     u.dtype.kind in "OSU" and u.tolist() != v.tolist()):
                 return False
-            if u.dtype.kind not in "OSU" and not (
-                    np.array_equal(u, v, equal_nan=u.dtype.kind == "f") if tol == 0
-                    else np.allclose(u, v, rtol=tol, atol=tol, equal_nan=True)):
+            if u.dtype.kind not in "OSU" and not np.array_equal(
+                    u, v, equal_nan=u.dtype.kind == "f"):
                 return False
     return True
 
 
-class FastPath:
-    """The same forward pass in plain NumPy on the variables' arrays: the columns'
-    own transforms, then segment sums, matmuls and the head's predictions, without
-    minitf's op and tensor layer (about 5x faster for one example). Used only when
-    the model has nothing it does not cover (batch norm, max_norm, ids of rank > 2)
-    and when it agrees with the canned model_fn on a dummy example; otherwise the
-    Runtime runs the model_fn."""
+def model_arrays(canned, store):
+    """(linear, dnn, head) arrays of a canned model, for `RowPlan`, or None when
+    the model has what the row plan does not cover (batch norm, max_norm):
 
-    def __init__(self, canned, linear, dnn, store):
-        self.head = canned.head
-        self.linear = None if linear is None else (
-            [(c, linear.weights[c].numpy()) for c in linear.columns],
-            linear.bias.numpy(), linear.sparse_combiner)
-        self.dnn = None
-        if dnn is not None:
-            tables = {c: t.numpy() for c, t in dnn.input_layer.tables.items()}
-            layers = [(store.variables[f"{dnn.scope}/hiddenlayer_{i}/kernel"].numpy(),
-                       store.variables[f"{dnn.scope}/hiddenlayer_{i}/bias"].numpy())
-                      for i in range(len(dnn.hidden_units))]
-            out = (store.variables[f"{dnn.scope}/logits/kernel"].numpy(),
-                   store.variables[f"{dnn.scope}/logits/bias"].numpy())
-            self.dnn = (dnn.input_layer.columns, tables, layers, out, dnn.activation)
-
-    @classmethod
-    def build(cls, canned, store):
-        from widedeep.feature_column import EmbeddingColumn, SharedEmbeddingColumn
-        with store_scope(store):
-            dnn, linear = canned._parts(store)
-        if dnn is not None:
-            if dnn.batch_norm:
-                return None
-            for c in dnn.input_layer.columns:
-                if isinstance(c, (EmbeddingColumn, SharedEmbeddingColumn)) and (
-                        c.max_norm is not None):
-                    return None
-        try:
-            return cls(canned, linear, dnn, store)
-        except (KeyError, AttributeError):
-            return None
-
-    def logits(self, features):
-        from widedeep.feature_column import (
-            CategoricalColumn,
-            EmbeddingColumn,
-            SharedEmbeddingColumn,
-            TransformCache,
-        )
-        cache = TransformCache(features)
-        logits = None
-        if self.dnn is not None:
-            columns, tables, layers, (kernel, bias), activation = self.dnn
-            blocks = []
-            for c in columns:
-                if isinstance(c, (EmbeddingColumn, SharedEmbeddingColumn)):
-                    ids, weights = cache.get(c)
-                    x = _combine(tables[c], ids, weights, c.combiner)
-                else:
-                    x = np.asarray(c.dense(cache, None))
-                blocks.append(x.reshape(len(x), -1).astype(np.float32, copy=False))
-            net = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
-            for k, b in layers:
-                net = np.asarray(activation(tf.constant(gemm(net, k) + b)).numpy())
-            logits = gemm(net, kernel) + bias
-        if self.linear is not None:
-            columns, bias, combiner = self.linear
-            sums = []
-            for c, w in columns:
-                if isinstance(c, CategoricalColumn):
-                    ids, weights = c.id_weight_pair(cache)
-                    sums.append(_combine(w, ids, weights, combiner))
-                else:
-                    x = np.asarray(c.dense(cache, None))
-                    sums.append(gemm(x.reshape(len(x), -1), w))
-            wide = sums[0]
-            for s in sums[1:]:
-                wide = wide + s
-            wide = wide + bias
-            logits = wide if logits is None else logits + wide
-        return logits.astype(np.float32, copy=False)
-
-    def export_outputs(self, features):
-        return self.head.export_outputs(self.head.predictions(self.logits(features)))
-
-
-def _combine(table, sp_ids, sp_weights, combiner):
-    """safe_embedding_lookup_sparse of a 2-D SparseTensor of ids: ids < 0 (and,
-    unless 'sum', weights <= 0) dropped; empty rows give zeros."""
-    if len(sp_ids.dense_shape) != 2:
-        raise ValueError("ids of rank > 2")
-    batch = int(sp_ids.dense_shape[0])
-    rows = sp_ids.indices[:, 0]
-    ids = sp_ids.values.astype(np.int64)
-    w = None if sp_weights is None else np.asarray(sp_weights.values, np.float32)
-    keep = ids >= 0
-    if w is not None and combiner != "sum":
-        keep &= w > 0
-    rows, ids = rows[keep], ids[keep]
-    w = np.ones(len(ids), np.float32) if w is None else w[keep]
-    out = np.zeros((batch, table.shape[1]), np.float32)
-    np.add.at(out, rows, table[ids] * w[:, None])
-    if combiner != "sum":
-        denom = np.zeros(batch, np.float32)
-        np.add.at(denom, rows, w if combiner == "mean" else w * w)
-        if combiner == "sqrtn":
-            denom = np.sqrt(denom)
-        out = np.where(denom[:, None] > 0, out / np.where(denom > 0, denom, 1)[:, None], 0)
-    return out.astype(np.float32, copy=False)
+        linear = ([(column, weights)], bias, sparse_combiner) or None
+        dnn    = (input columns, {column: table}, [(kernel, bias)] hidden,
+                  (kernel, bias) logits, activation) or None
+    """
+    from widedeep.feature_column import EmbeddingColumn, SharedEmbeddingColumn
+    with store_scope(store):
+        dnn, linear = canned._parts(store)
+    if dnn is not None and (dnn.batch_norm or any(
+            isinstance(c, (EmbeddingColumn, SharedEmbeddingColumn)) and c.max_norm is not None
+            for c in dnn.input_layer.columns)):
+        return None
+    v = store.variables
+    lin = None if linear is None else (
+        [(c, linear.weights[c].numpy()) for c in linear.columns], linear.bias.numpy(),
+        linear.sparse_combiner)
+    deep = None
+    if dnn is not None:
+        layer = [(v[f"{dnn.scope}/hiddenlayer_{i}/kernel"].numpy(),
+                  v[f"{dnn.scope}/hiddenlayer_{i}/bias"].numpy())
+                 for i in range(len(dnn.hidden_units))]
+        deep = (dnn.input_layer.columns,
+                {c: t.numpy() for c, t in dnn.input_layer.tables.items()}, layer,
+                (v[f"{dnn.scope}/logits/kernel"].numpy(), v[f"{dnn.scope}/logits/bias"].numpy()),
+                dnn.activation)
+    return lin, deep, canned.head
