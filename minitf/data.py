@@ -20,6 +20,7 @@ import itertools
 import numpy as np
 
 from minitf import random as _random
+from minitf.kernels.shuffle import buffered_shuffle
 from minitf.sparse import SparseTensor
 
 
@@ -31,6 +32,21 @@ def _map_structure(fn, s):
     if isinstance(s, list):
         return [_map_structure(fn, v) for v in s]
     return fn(s)
+
+
+def _indexer(s):
+    """``idx -> _map_structure(lambda a: a[idx], s)``, with the structure walked
+    once here rather than at every batch: a dict of arrays is one comprehension."""
+    if isinstance(s, dict):
+        items = list(s.items())
+        if not any(isinstance(a, (dict, tuple, list)) for _, a in items):
+            return lambda idx: {k: a[idx] for k, a in items}
+        items = [(k, _indexer(a)) for k, a in items]
+        return lambda idx: {k: f(idx) for k, f in items}
+    if isinstance(s, (tuple, list)):
+        fns, kind = [_indexer(a) for a in s], tuple if isinstance(s, tuple) else list
+        return lambda idx: kind([f(idx) for f in fns])
+    return lambda idx: s[idx]
 
 
 def _leaves(s):
@@ -57,19 +73,8 @@ def _shuffle_order(n_or_stream, buffer_size, rng):
     stream = np.asarray(n_or_stream)
     if buffer_size >= len(stream):
         return stream[rng.permutation(len(stream))]
-    out = np.empty(len(stream), stream.dtype)
-    buf = list(stream[:buffer_size])
-    picks = rng.random(len(stream))
-    nxt = buffer_size
-    for t in range(len(stream)):  # only for buffers smaller than the data
-        j = int(picks[t] * len(buf))
-        out[t] = buf[j]
-        if nxt < len(stream):
-            buf[j] = stream[nxt]
-            nxt += 1
-        else:
-            buf[j] = buf[-1]
-            buf.pop()
+    out = np.empty_like(stream)
+    buffered_shuffle(stream, stream[:buffer_size].copy(), rng.random(len(stream)), out)
     return out
 
 
@@ -144,12 +149,13 @@ class _Slices(Dataset):
             raise ValueError(f"from_tensor_slices: all arrays need the same first dimension, "
                              f"got lengths {sorted(lens)}")
         self.n = lens.pop()
+        self._gather = _indexer(self.tensors)
 
     def _indices(self):
         yield np.arange(self.n, dtype=np.int64)
 
     def gather(self, idx):
-        return _map_structure(lambda a: a[idx], self.tensors)
+        return self._gather(idx)
 
     def _elements(self):
         for i in range(self.n):

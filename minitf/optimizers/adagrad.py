@@ -31,14 +31,30 @@ class Adagrad(Optimizer):
     def _create_slots(self, var):
         self.add_slot(var, "accumulator", self.initial_accumulator_value)
 
+    def _coefficients(self, dtype):
+        return {"lr_t": self._decayed_lr(dtype), "eps": dtype(self.epsilon)}
+
     def _apply_dense(self, grad, var, coef):
-        acc = self.get_slot(var, "accumulator")
-        eps = var.dtype.type(self.epsilon)
+        acc, lr, eps = self.get_slot(var, "accumulator"), coef["lr_t"], coef["eps"]
+        if grad.dtype in K.DTYPES:  # the expression below in one kernel pass: the same bits
+            out = np.empty(var.shape, var.dtype)  # a new buffer, as the expression gives
+            K.adagrad(var._value.reshape(-1), acc.reshape(-1), grad.reshape(-1), lr, eps,
+                      out.reshape(-1))
+            var._value = out
+            return
         acc += grad * grad
-        var._value = var._value - grad * coef["lr_t"] / (np.sqrt(acc) + eps)
+        var._value = var._value - grad * lr / (np.sqrt(acc) + eps)
 
     def _apply_sparse(self, values, rows, var, coef):
         acc = self.get_slot(var, "accumulator")
         K.sparse_adagrad(self._rows(var), acc.reshape(len(acc), -1), rows,
-                         values.reshape(len(rows), -1), coef["lr_t"],
-                         var.dtype.type(self.epsilon))
+                         values.reshape(len(rows), -1), coef["lr_t"], coef["eps"])
+
+    def _apply_sparse_dup(self, values, ids, var, coef):
+        w = self._rows(var)
+        values = K.dup_grad(w, ids, values)
+        if values is None:
+            return False
+        acc = self.get_slot(var, "accumulator")
+        return K.sparse_adagrad_dup(w, acc.reshape(len(acc), -1), ids, values, coef["lr_t"],
+                                    coef["eps"])

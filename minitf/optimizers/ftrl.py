@@ -64,6 +64,14 @@ class Ftrl(Optimizer):
 
     def _apply_dense(self, grad, var, c):
         acc, lin = self.get_slot(var, "accumulator"), self.get_slot(var, "linear")
+        if c["power"] == -0.5 and grad.dtype in K.DTYPES:
+            # The expressions below in one kernel pass (the same bits); other powers
+            # stay with NumPy, whose ** may round differently from Numba's.
+            out = np.empty(var.shape, var.dtype)  # a new buffer, as np.where gives
+            K.ftrl(var._value.reshape(-1), acc.reshape(-1), lin.reshape(-1), grad.reshape(-1),
+                   c["lr_t"], c["l1"], c["l2"], c["shrink"], out.reshape(-1))
+            var._value = out
+            return
         w, lr, two = var._value, c["lr_t"], var.dtype.type(2)
         new_acc = acc + grad * grad
         g = grad + two * c["shrink"] * w if c["shrink"] > 0 else grad
@@ -83,3 +91,12 @@ class Ftrl(Optimizer):
         K.sparse_ftrl(self._rows(var), acc.reshape(len(acc), -1), lin.reshape(len(lin), -1),
                       rows, values.reshape(len(rows), -1), c["lr_t"], c["l1"], c["l2"],
                       c["shrink"], c["power"])
+
+    def _apply_sparse_dup(self, values, ids, var, c):
+        w = self._rows(var)
+        values = K.dup_grad(w, ids, values)
+        if values is None:
+            return False
+        acc, lin = self.get_slot(var, "accumulator"), self.get_slot(var, "linear")
+        return K.sparse_ftrl_dup(w, acc.reshape(len(acc), -1), lin.reshape(len(lin), -1), ids,
+                                 values, c["lr_t"], c["l1"], c["l2"], c["shrink"], c["power"])

@@ -16,7 +16,8 @@ what tf.estimator uses), whose updates are TF's C++ training kernels:
 
 Subclasses give `_create_slots(var)`, `_apply_dense(grad, var, coef)` and
 `_apply_sparse(values, rows, var, coef)` (NumPy arrays; update in place or
-assign), with `coef` the step's hyperparameter values in the variable's dtype.
+assign), with `coef` the step's hyperparameter values in the variable's dtype;
+optionally `_apply_sparse_dup` (duplicate ids summed in its kernel).
 """
 
 import contextlib
@@ -77,6 +78,8 @@ class Optimizer:
         if name in self._hyper_values:
             return dtype(self._hyper_values[name])
         v = self._hyper[name]
+        if type(v) is float:  # the common case, quicker than np.asarray (same value)
+            return dtype(v)
         if isinstance(v, LearningRateSchedule):
             v = v(self.iterations_value())
         elif callable(v):
@@ -168,28 +171,37 @@ class Optimizer:
         if not pairs:
             raise ValueError(f"No gradients provided for any variable: "
                              f"{[v.name for _, v in grads_and_vars]}.")
-        coef = {}
+        coef = {}  # dtype -> the step's coefficients
         for g, var in pairs:
             if not isinstance(var, Variable):
                 raise TypeError(f"{type(self).__name__}: can only update Variables, got "
                                 f"{type(var).__name__}")
             dt = var.dtype.type
-            if dt not in coef:
-                coef[dt] = self._coefficients(dt)
+            c = coef.get(dt)
+            if c is None:
+                c = coef[dt] = self._coefficients(dt)
             self._create_slots(var)
             if isinstance(g, IndexedSlices):
-                rows, values = dedup_sum(np.asarray(g.indices, np.int64).reshape(-1),
-                                         np.asarray(g.values, var.dtype))
-                self._apply_sparse(values, rows, var, coef[dt])
+                ids = np.asarray(g.indices, np.int64).reshape(-1)
+                values = np.asarray(g.values, dt)
+                if not self._apply_sparse_dup(values, ids, var, c):
+                    rows, values = dedup_sum(ids, values)
+                    self._apply_sparse(values, rows, var, c)
             else:
-                grad = np.asarray(g.numpy() if isinstance(g, Tensor) else g, var.dtype)
+                grad = np.asarray(g.numpy() if isinstance(g, Tensor) else g, dt)
                 if grad.shape != var.shape:
                     raise ValueError(f"gradient for {var.name} has shape {grad.shape}, the "
                                      f"variable {var.shape}")
-                self._apply_dense(grad, var, coef[dt])
+                self._apply_dense(grad, var, c)
         it = self.iterations
         it.assign(np.asarray(it.numpy() + 1, it.dtype))
         return it
+
+    def _apply_sparse_dup(self, values, ids, var, coef):
+        """Optional: the sparse update from ids that may repeat, summing them as
+        dedup_sum does, in one kernel call; False when it does not apply (then
+        dedup_sum and `_apply_sparse`)."""
+        return False
 
     def minimize(self, loss, var_list, grad_loss=None, name=None, tape=None):
         """Computes gradients of `loss` (a zero-argument callable, or a Tensor with
