@@ -76,15 +76,16 @@ def forward(cache, dnn, linear, layers):
         net = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
         for i, (kernel, bias) in enumerate(layers):
             acts.append(net)
-            net = gemm(net, kernel._value) + bias._value
+            net = gemm(net, kernel._value)
+            net += bias._value  # in place on the fresh product: the same bits as `+`
             if i < len(layers) - 1:
-                net = np.maximum(net, 0)
+                np.maximum(net, 0, out=net)
         logits = net
     if wide:
-        lin = wide[0][0]._value[wide[0][1]]
+        lin = wide[0][0]._value[wide[0][1]]  # a fresh gather: summed into in place
         for w, ids in wide[1:]:
-            lin = lin + w._value[ids]
-        lin = lin + linear.bias._value
+            lin += w._value[ids]
+        lin += linear.bias._value
         logits = lin if logits is None else logits + lin
 
     def backward(g):
