@@ -18,12 +18,15 @@ cProfile. Profile time is grouped by the file of the Python function it was
 spent in; time in NumPy/builtins goes to the group of the project function that
 called it (a Numba kernel's time shows in its Python caller):
 
-  GEMM            minitf/ops/math.py matmul and its backward, minitf/kernels/matmul.py
+  GEMM            minitf/ops/math.py matmul and its backward, minitf/kernels/matmul.py,
+                  minitf/blas.py (the GEMMs of the canned tape-free step)
   sparse          minitf/ops/sparse.py, minitf/sparse.py, minitf/kernels (segments, scatter)
   feature columns widedeep/feature_column, minitf/hashing.py, minitf/kernels/farmhash.py
+                  and lookup.py
   optimizers      minitf/optimizers, minitf/kernels/optimizers.py
-  dense ops       the rest of minitf/ops (element-wise, nn, array)
-  input pipeline  minitf/data.py
+  dense ops       the rest of minitf/ops (element-wise, nn, array), kernels/activations.py,
+                  the rest of widedeep/canned/fast_step.py (gathers, bias, ReLU)
+  input pipeline  minitf/data.py, minitf/kernels/shuffle.py
   other           estimator loop, tape, heads, models, Python overhead
 
 The BLAS peak (float32 2048 x 2048 GEMM through NumPy, all threads and one) is
@@ -122,8 +125,13 @@ def group_of(func, gemm_lines):
     rel = os.path.relpath(os.path.realpath(path), ROOT).replace(os.sep, "/")
     if rel == "minitf/ops/math.py" and gemm_lines[0] <= line < gemm_lines[1]:
         return "GEMM"
-    for prefix, group in (("minitf/kernels/matmul", "GEMM"), ("minitf/kernels/farmhash",
-                          "feature columns"), ("minitf/kernels/optimizers", "optimizers"),
+    for prefix, group in (("minitf/kernels/matmul", "GEMM"), ("minitf/blas", "GEMM"),
+                          ("minitf/kernels/farmhash", "feature columns"),
+                          ("minitf/kernels/lookup", "feature columns"),
+                          ("minitf/kernels/optimizers", "optimizers"),
+                          ("minitf/kernels/activations", "dense ops"),
+                          ("minitf/kernels/shuffle", "input pipeline"),
+                          ("widedeep/canned/fast_step", "dense ops"),
                           ("minitf/ops/sparse", "sparse"), ("minitf/sparse", "sparse"),
                           ("minitf/kernels", "sparse"), ("widedeep/feature_column",
                           "feature columns"), ("minitf/hashing", "feature columns"),
@@ -253,6 +261,9 @@ def report(ours, tf, settings):
     print(f"  {'group':<16} {'s/step':>8} {'share':>7}")
     for g in GROUPS:
         print(f"  {g:<16} {prof[g]:>8.4f} {prof[g] / total:>7.1%}")
+    if not prof["GEMM"]:
+        print("GEMM: no time found in the GEMM group (is the grouping out of date?)")
+        return
     achieved = flops / prof["GEMM"] / 1e9
     print(f"GEMM: {flops / 1e9:.2f} GFLOP per step in {prof['GEMM']:.4f} s = {achieved:.1f} "
           f"GFLOP/s = {achieved / peak['1']:.0%} of the one-thread peak, "
