@@ -15,7 +15,8 @@ Each expression is the one the generic ops evaluate, in the same order, so
 the results are the same bits (tests/test_canned.py checks both paths against
 each other and against TF). Anything else (dropout, batch norm, other
 activations, weighted, multivalent or missing ids, dense linear columns) takes
-the generic path.
+the generic path. The forward also serves evaluate, predict and exported models
+(the canned model_fn runs it in every mode once its variables exist).
 """
 
 import numpy as np
