@@ -461,11 +461,7 @@ class Estimator:
                 else:
                     _merge_metrics(metrics, spec.eval_metric_ops)
                 session.values = _step_values(spec, int(gs.numpy()))
-                ctx = SessionRunContext(None, session)
-                fetched = [None if r is None else resolve(r.fetches, session.values)
-                           for r in (h.before_run(ctx) for h in hooks)]
-                for h, got in zip(hooks, fetched):
-                    h.after_run(ctx, SessionRunValues(got, None, None))
+                ctx = _run_hooks(hooks, session)
                 loss_sum += float(np.asarray(spec.loss))
                 n_batches += 1
                 if (steps is not None and n_batches >= steps) or ctx.stop_requested:
@@ -506,11 +502,7 @@ class Estimator:
                         spec = self._call_model_fn(features, None, ModeKeys.PREDICT)
                     preds = _filter(spec.predictions, predict_keys)
                     session.values = _step_values(spec, int(gs.numpy()))
-                    ctx = SessionRunContext(None, session)
-                    fetched = [None if r is None else resolve(r.fetches, session.values)
-                               for r in (h.before_run(ctx) for h in hooks)]
-                    for h, got in zip(hooks, fetched):
-                        h.after_run(ctx, SessionRunValues(got, None, None))
+                    ctx = _run_hooks(hooks, session)
                     if not yield_single_examples:
                         yield preds
                     else:
@@ -526,6 +518,17 @@ class Estimator:
         finally:
             if entry is not None:
                 entry.lock.release()
+
+
+def _run_hooks(hooks, session):
+    """One evaluate or predict step's before_run and after_run calls of `hooks`,
+    their fetches resolved against the step's values; returns the run context."""
+    ctx = SessionRunContext(None, session)
+    fetched = [None if r is None else resolve(r.fetches, session.values)
+               for r in (h.before_run(ctx) for h in hooks)]
+    for h, got in zip(hooks, fetched):
+        h.after_run(ctx, SessionRunValues(got, None, None))
+    return ctx
 
 
 def _split(element, mode):
