@@ -2,6 +2,7 @@
 
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -18,6 +19,9 @@ from widedeep.export.example_proto import (
 )
 from widedeep.feature_column import inputs
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "reference"))
+from proto_wire import entry, example, ld, varint  # noqa: E402
+
 FIXTURE = os.path.join(os.path.dirname(__file__), "reference", "fixtures", "example_proto.npz")
 INT64 = st.integers(-(2**63), 2**63 - 1)
 KEYS = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
@@ -30,28 +34,6 @@ FEATURES = st.dictionaries(KEYS, LISTS, max_size=6)
 
 
 # --- helpers ----------------------------------------------------------------------------
-def varint(v):
-    v &= (1 << 64) - 1
-    out = bytearray()
-    while v >= 0x80:
-        out.append(v & 0x7F | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
-
-
-def ld(field, payload):
-    return varint(field << 3 | 2) + varint(len(payload)) + payload
-
-
-def entry(key, feat):
-    return ld(1, ld(1, key.encode()) + ld(2, feat))
-
-
-def example(*entries):
-    return ld(1, b"".join(entries))
-
-
 def f32(v):
     return np.float32(v).tobytes()
 

@@ -3,13 +3,18 @@ implementation it replaced, kept here as the reference: the same columns, value
 types and None outcomes, on canonical, non-canonical and malformed Examples."""
 
 import math
+import os
 import struct
+import sys
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from widedeep.export.example_proto import _one_value, _scan, encode_example, one_value_rows
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "reference"))
+from proto_wire import entry, example, ld, varint  # noqa: E402
 
 
 def reference_rows(items, specs):
@@ -60,29 +65,12 @@ def same(got, want):
     return True
 
 
-def varint(v, pad=0):
-    v &= (1 << 64) - 1
-    out = bytearray()
-    while v >= 0x80 or pad:
-        if v < 0x80:
-            pad -= 1
-        out.append(v & 0x7F | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
 
 
-def ld(field, payload, pad=0):
-    return varint(field << 3 | 2) + varint(len(payload), pad) + payload
 
 
-def entry(key, feature, pad=0):
-    k = key.encode() if isinstance(key, str) else key
-    return ld(1, ld(1, k, pad) + ld(2, feature, pad), pad)
 
 
-def example(*entries, pad=0):
-    return ld(1, b"".join(entries), pad)
 
 
 def f32(*vals):

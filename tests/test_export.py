@@ -11,6 +11,7 @@ TF 2.15's (fixtures/export_signatures.json); with TF's trained values loaded
 import base64
 import json
 import os
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -45,25 +46,14 @@ from widedeep.saved_model import SavedModelError
 FIXTURES = os.path.join(os.path.dirname(__file__), "reference", "fixtures")
 with open(os.path.join(FIXTURES, "export_signatures.json")) as _f:
     REF = json.load(_f)
-RAW_KEYS = ["age", "education", "hours_per_week", "occupation", "relationship"]
-EDUCATION = ["Bachelors", "HS-grad", "11th", "Masters", "9th", "Some-college", "Assoc-acdm",
-             "Assoc-voc", "7th-8th", "Doctorate", "Prof-school", "5th-6th", "10th", "1st-4th",
-             "Preschool", "12th"]
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "reference"))
+import export_cases  # noqa: E402
+from export_cases import RAW_KEYS  # noqa: E402
 
 
 def columns(vocab_file):
-    """The columns of generate_export.py."""
-    age = fc.numeric_column("age")
-    education = fc.categorical_column_with_vocabulary_list("education", EDUCATION)
-    occupation = fc.categorical_column_with_hash_bucket("occupation", 50)
-    relationship = fc.categorical_column_with_vocabulary_file("relationship", vocab_file,
-                                                              num_oov_buckets=1)
-    age_b = fc.bucketized_column(age, [25, 35, 45, 55])
-    wide = [education, occupation, relationship, age_b,
-            fc.crossed_column(["education", "occupation"], 100)]
-    deep = [age, fc.numeric_column("hours_per_week"), fc.indicator_column(education),
-            fc.indicator_column(relationship), fc.embedding_column(occupation, 3)]
-    return wide, deep
+    """The columns of generate_export.py (tests/reference/export_cases.py)."""
+    return export_cases.columns(fc, vocab_file)
 
 
 def make(kind, model_dir, vocab_file, **kw):
@@ -514,16 +504,7 @@ def tf_pair(tmp_path_factory, vocab_file):
     import tensorflow as ttf
     d = tmp_path_factory.mktemp("tf_live")
     tfc = ttf.feature_column
-    age = tfc.numeric_column("age")
-    education = tfc.categorical_column_with_vocabulary_list("education", EDUCATION)
-    occupation = tfc.categorical_column_with_hash_bucket("occupation", 50)
-    relationship = tfc.categorical_column_with_vocabulary_file("relationship", vocab_file,
-                                                               num_oov_buckets=1)
-    age_b = tfc.bucketized_column(age, [25, 35, 45, 55])
-    wide = [education, occupation, relationship, age_b,
-            tfc.crossed_column(["education", "occupation"], 100)]
-    deep = [age, tfc.numeric_column("hours_per_week"), tfc.indicator_column(education),
-            tfc.indicator_column(relationship), tfc.embedding_column(occupation, 3)]
+    wide, deep = export_cases.columns(tfc, vocab_file)
     est = ttf.estimator.DNNLinearCombinedClassifier(
         model_dir=str(d / "tf_model"), linear_feature_columns=wide, dnn_feature_columns=deep,
         dnn_hidden_units=[8, 4], config=ttf.estimator.RunConfig(tf_random_seed=7))

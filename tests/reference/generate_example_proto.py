@@ -20,6 +20,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tensorflow as tf  # noqa: E402
+from proto_wire import entry, example, ld, varint  # noqa: E402  (beside this file)
 
 OUT = os.path.join(os.path.dirname(__file__), "fixtures", "example_proto.npz")
 
@@ -90,29 +91,7 @@ def tf_examples(rng, n):
     return out
 
 
-# --- hand-written encodings (independent of widedeep's encoder) ---------------------------
-def varint(v):
-    v &= (1 << 64) - 1
-    out = bytearray()
-    while v >= 0x80:
-        out.append(v & 0x7F | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
-
-
-def ld(field, payload):
-    return varint(field << 3 | 2) + varint(len(payload)) + payload
-
-
-def entry(key, feat):
-    return ld(1, ld(1, key.encode()) + ld(2, feat))
-
-
-def example(*entries, extra=b""):
-    return extra + ld(1, b"".join(entries))
-
-
+# --- hand-written encodings (tests/reference/proto_wire.py) ---------------------------
 def handmade():
     f_vec = ld(2, ld(1, np.array([1, 2, 3], "<f4").tobytes()))
     unpacked_ints = ld(3, b"".join(varint(8) + varint(v) for v in [5, -7, 2**40]))

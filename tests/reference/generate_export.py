@@ -6,7 +6,7 @@ Run in the reference venv, from the project root:
     .refenv/bin/python tests/reference/generate_export.py
 
 For a small census DNNLinearCombinedClassifier and DNNLinearCombinedRegressor
-(columns: `columns()` below; hidden [8, 4]; trained 2 steps of 32 rows, seed 1),
+(columns: `export_cases.columns`; hidden [8, 4]; trained 2 steps of 32 rows, seed 1),
 each exported twice, with a parsing receiver (make_parse_example_spec of the
 columns) and with a raw receiver (one placeholder per raw feature):
 
@@ -35,33 +35,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
+import export_cases  # noqa: E402  (beside this file; shared with tests/test_export.py)
+from export_cases import RELATIONSHIP  # noqa: E402
+
 from widedeep.datasets import load_adult  # noqa: E402
 
 HERE = os.path.dirname(__file__)
 OUT_JSON = os.path.join(HERE, "fixtures", "export_signatures.json")
 OUT_NPZ = os.path.join(HERE, "fixtures", "export_values.npz")
 fc = tf.feature_column
-EDUCATION = ["Bachelors", "HS-grad", "11th", "Masters", "9th", "Some-college", "Assoc-acdm",
-             "Assoc-voc", "7th-8th", "Doctorate", "Prof-school", "5th-6th", "10th", "1st-4th",
-             "Preschool", "12th"]
-RELATIONSHIP = ["Husband", "Not-in-family", "Wife", "Own-child", "Unmarried", "Other-relative"]
 RAW = {"age": tf.float32, "hours_per_week": tf.float32, "education": tf.string,
        "occupation": tf.string, "relationship": tf.string}
 N_ROWS = 5
 
 
 def columns(vocab_file):
-    age = fc.numeric_column("age")
-    education = fc.categorical_column_with_vocabulary_list("education", EDUCATION)
-    occupation = fc.categorical_column_with_hash_bucket("occupation", 50)
-    relationship = fc.categorical_column_with_vocabulary_file("relationship", vocab_file,
-                                                              num_oov_buckets=1)
-    age_b = fc.bucketized_column(age, [25, 35, 45, 55])
-    wide = [education, occupation, relationship, age_b,
-            fc.crossed_column(["education", "occupation"], 100)]
-    deep = [age, fc.numeric_column("hours_per_week"), fc.indicator_column(education),
-            fc.indicator_column(relationship), fc.embedding_column(occupation, 3)]
-    return wide, deep
+    return export_cases.columns(fc, vocab_file)
 
 
 def train_input(regression):
