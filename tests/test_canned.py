@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
+from parity import assert_all_close
 
 import minitf as tf
 import widedeep.feature_column as fc
@@ -93,15 +94,6 @@ def _from_tf_step0(tmp_path, run):
     return str(tmp_path)
 
 
-def _assert_all_close(got, want, rtol):
-    assert sorted(got) == sorted(want)
-    for k, w in want.items():
-        g = np.asarray(got[k])
-        assert g.shape == np.shape(w) and g.dtype == np.asarray(w).dtype, k
-        # |ours - TF| <= rtol * (1 + |TF|): float32 sums in another order differ in
-        # the last bits; accumulators reach ~1e6 (capital_gain is not normalized).
-        err = np.max(np.abs(g.astype(np.float64) - w) / (1 + np.abs(w))) if g.size else 0
-        assert err <= rtol, (k, err)
 
 
 @pytest.mark.parametrize("run", ["default", "adam_decay"])
@@ -127,7 +119,7 @@ def test_thirty_census_steps_equal_tf(tmp_path, run):
     assert est.latest_checkpoint().endswith("model.ckpt-30")
     prefix = f"{run}/step30/"
     want = {k[len(prefix):]: FIX[k] for k in FIX.files if k.startswith(prefix)}
-    _assert_all_close(ckpt.read(est.latest_checkpoint()), want, rtol=2e-5)
+    assert_all_close(ckpt.read(est.latest_checkpoint()), want, rtol=2e-5)
 
 
 def test_default_learning_rates(tmp_path):
@@ -324,7 +316,7 @@ def test_train_resumes_and_evaluates(tmp_path):
         g = {k: v[part] for k, v in f.items()}
         two.train(lambda g=g, part=part: Dataset.from_tensor_slices((g, y[part])).batch(64))
     a, b = ckpt.read(one.latest_checkpoint()), ckpt.read(two.latest_checkpoint())
-    _assert_all_close(b, a, rtol=1e-6)
+    assert_all_close(b, a, rtol=1e-6)
     m = two.evaluate(census(512, 128))
     assert {"accuracy", "auc", "loss", "average_loss", "label/mean", "prediction/mean",
             "precision", "recall", "accuracy_baseline", "auc_precision_recall",
@@ -351,20 +343,10 @@ def test_dnn_and_linear_classes(tmp_path):
 
 # --- live: step for step against TF 2.15 on drawn configurations ------------------------
 
-def _tf_columns(tf_, kind):
-    tfc = tf_.feature_column
-    occ = tfc.categorical_column_with_hash_bucket("occupation", 30)
-    edu = tfc.categorical_column_with_vocabulary_list("education", ["Bachelors", "HS-grad",
-                                                                    "Masters"])
-    age = tfc.numeric_column("age")
-    wide = [occ, edu, tfc.bucketized_column(age, [30, 50]),
-            tfc.crossed_column(["education", "occupation"], 40)]
-    deep = [age, tfc.numeric_column("hours_per_week"), tfc.indicator_column(edu),
-            tfc.embedding_column(occ, 3)]
-    return {"wide": wide, "deep": deep}[kind]
 
 
-def _our_columns(kind):
+def _columns(fc):
+    """(wide, deep) of the drawn configurations, with `fc` TF's tf.feature_column or ours."""
     occ = fc.categorical_column_with_hash_bucket("occupation", 30)
     edu = fc.categorical_column_with_vocabulary_list("education", ["Bachelors", "HS-grad",
                                                                    "Masters"])
@@ -373,7 +355,7 @@ def _our_columns(kind):
             fc.crossed_column(["education", "occupation"], 40)]
     deep = [age, fc.numeric_column("hours_per_week"), fc.indicator_column(edu),
             fc.embedding_column(occ, 3)]
-    return {"wide": wide, "deep": deep}[kind]
+    return wide, deep
 
 
 @pytest.mark.tf
@@ -394,6 +376,7 @@ def test_live_steps_equal_tf(tmp_path_factory, model, head, opt, hidden, combine
     if head == "multi":
         y = (f["age"] // 25).clip(0, 2).astype(np.int64)
     est_tf = tf_.estimator
+    (tf_wide, tf_deep), (wide, deep) = _columns(tf_.feature_column), _columns(fc)
     # Seeded: TF's random start is then the same on every run of a drawn example
     # (unseeded, a rare start could fail where a re-run passes: a flaky test).
     cfg = est_tf.RunConfig(save_checkpoints_steps=1, keep_checkpoint_max=None,
@@ -406,25 +389,25 @@ def test_live_steps_equal_tf(tmp_path_factory, model, head, opt, hidden, combine
                else est_tf.DNNLinearCombinedClassifier)
         ours_cls = (DNNLinearCombinedRegressor if head == "regression"
                     else DNNLinearCombinedClassifier)
-        t = cls(model_dir=d_tf, config=cfg, linear_feature_columns=_tf_columns(tf_, "wide"),
-                dnn_feature_columns=_tf_columns(tf_, "deep"), dnn_hidden_units=hidden,
+        t = cls(model_dir=d_tf, config=cfg, linear_feature_columns=tf_wide,
+                dnn_feature_columns=tf_deep, dnn_hidden_units=hidden,
                 linear_sparse_combiner=combiner, dnn_optimizer=opt, **tf_kw)
-        o = ours_cls(model_dir=d_ours, linear_feature_columns=_our_columns("wide"),
-                     dnn_feature_columns=_our_columns("deep"), dnn_hidden_units=hidden,
+        o = ours_cls(model_dir=d_ours, linear_feature_columns=wide,
+                     dnn_feature_columns=deep, dnn_hidden_units=hidden,
                      linear_sparse_combiner=combiner, dnn_optimizer=opt, **our_kw)
     elif model == "linear":
         cls = est_tf.LinearRegressor if head == "regression" else est_tf.LinearClassifier
         ours_cls = LinearRegressor if head == "regression" else LinearClassifier
-        t = cls(_tf_columns(tf_, "wide"), model_dir=d_tf, config=cfg, optimizer=opt,
+        t = cls(tf_wide, model_dir=d_tf, config=cfg, optimizer=opt,
                 sparse_combiner=combiner, **tf_kw)
-        o = ours_cls(_our_columns("wide"), model_dir=d_ours, optimizer=opt,
+        o = ours_cls(wide, model_dir=d_ours, optimizer=opt,
                      sparse_combiner=combiner, **our_kw)
     else:
         cls = est_tf.DNNRegressor if head == "regression" else est_tf.DNNClassifier
         ours_cls = DNNRegressor if head == "regression" else DNNClassifier
-        t = cls(hidden, _tf_columns(tf_, "deep"), model_dir=d_tf, config=cfg, optimizer=opt,
+        t = cls(hidden, tf_deep, model_dir=d_tf, config=cfg, optimizer=opt,
                 **tf_kw)
-        o = ours_cls(hidden, _our_columns("deep"), model_dir=d_ours, optimizer=opt, **our_kw)
+        o = ours_cls(hidden, deep, model_dir=d_ours, optimizer=opt, **our_kw)
     t.train(lambda: tf_.data.Dataset.from_tensor_slices((f, y)).batch(32), steps=steps)
     reader0 = tf_.train.load_checkpoint(f"{d_tf}/model.ckpt-0")
     ckpt.Saver(d_ours).save({n: reader0.get_tensor(n)
@@ -438,9 +421,9 @@ def test_live_steps_equal_tf(tmp_path_factory, model, head, opt, hidden, combine
     # difference upstream (a sum in another order) grows ~1/lr times there. Over
     # random starts it reached 2.2e-5 (one CI run) where the other values stay < 4e-6.
     linear = {k for k in want if k.endswith("/linear")}
-    _assert_all_close({k: v for k, v in got.items() if k not in linear},
+    assert_all_close({k: v for k, v in got.items() if k not in linear},
                       {k: v for k, v in want.items() if k not in linear}, rtol=2e-5)
-    _assert_all_close({k: got[k] for k in linear if k in got},
+    assert_all_close({k: got[k] for k in linear if k in got},
                       {k: want[k] for k in linear}, rtol=1e-4)
     # Evaluate and predict from the same checkpoint agree too.
     ev_in = (lambda: tf_.data.Dataset.from_tensor_slices((f, y)).batch(16),

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
+from parity import assert_all_close
 
 from minitf.data import Dataset
 from widedeep import checkpoint as ckpt
@@ -70,14 +71,6 @@ def assert_predictions_equal(got, want, tol=1e-5):
     np.testing.assert_array_equal(got["class_ids"], want["class_ids"])
 
 
-def _assert_all_close(got, want, rtol):
-    """As tests/test_canned.py: |ours - TF| <= rtol * (1 + |TF|), same dtype/shape."""
-    assert sorted(got) == sorted(want)
-    for k, w in want.items():
-        g = np.asarray(got[k])
-        assert g.shape == np.shape(w) and g.dtype == np.asarray(w).dtype, k
-        err = np.max(np.abs(g.astype(np.float64) - w) / (1 + np.abs(w))) if g.size else 0
-        assert err <= rtol, (k, err)
 
 
 @pytest.fixture
@@ -157,7 +150,7 @@ def test_training_continues_from_tf_step(tf_dir):
     latest = est.latest_checkpoint()
     assert latest == os.path.join(tf_dir, f"model.ckpt-{STEPS + MORE_STEPS}")
     assert os.path.exists(latest + ".h5") and not ckpt.is_tf_checkpoint(latest)
-    _assert_all_close(ckpt.read(latest), STEP25, rtol=2e-5)
+    assert_all_close(ckpt.read(latest), STEP25, rtol=2e-5)
     # the state file lists both formats; the TF bundle is kept (5 <= keep_checkpoint_max)
     latest_state, every = ckpt.read_state(tf_dir)
     assert latest_state == latest

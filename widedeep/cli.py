@@ -312,11 +312,17 @@ def _export(est, cfg, export_dir_base, out):
     return path.decode() if isinstance(path, bytes) else path
 
 
-def cmd_evaluate(args, out):
+def _trained(args):
+    """(config, estimator) of --model-dir, which must hold a checkpoint."""
     cfg = load_config(args.model_dir)
     est = make_estimator(cfg, args.model_dir)
     if est.latest_checkpoint() is None:
         raise UserError(f"--model-dir: {args.model_dir} has no checkpoint")
+    return cfg, est
+
+
+def cmd_evaluate(args, out):
+    cfg, est = _trained(args)
     features, labels = load_data(args, cfg, "evaluate")
     if labels is None:
         raise UserError(f"--data: the label column {cfg['label']!r} is missing")
@@ -331,10 +337,7 @@ def cmd_evaluate(args, out):
 
 
 def cmd_predict(args, out):
-    cfg = load_config(args.model_dir)
-    est = make_estimator(cfg, args.model_dir)
-    if est.latest_checkpoint() is None:
-        raise UserError(f"--model-dir: {args.model_dir} has no checkpoint")
+    cfg, est = _trained(args)
     features, _ = load_data(args, cfg, "predict")
     rows = []
     for p in est.predict(_input(features, None, args.batch_size)):

@@ -31,7 +31,7 @@ from widedeep.feature_column.columns import (
     IndicatorColumn,
     NumericColumn,
 )
-from widedeep.models.dnn import _activation
+from widedeep.models.dnn import activation
 
 
 def supported(model):
@@ -41,7 +41,7 @@ def supported(model):
                   for c in model.dnn_feature_columns)
     wide_ok = all(isinstance(c, CategoricalColumn) for c in model.linear_feature_columns)
     return (deep_ok and wide_ok and model.dnn_dropout is None and not model.batch_norm
-            and _activation(model.dnn_activation_fn) is tf.nn.relu)  # 'relu' (a config's) too
+            and activation(model.dnn_activation_fn) is tf.nn.relu)  # 'relu' (a config's) too
 
 
 def forward(cache, dnn, linear, layers):

@@ -16,7 +16,9 @@ from widedeep.feature_column import DenseFeatures
 from widedeep.variables import get_variable
 
 
-def _activation(fn):
+def activation(fn):
+    """The activation function for `dnn_activation_fn`: None is relu, a name is
+    minitf.nn's function of that name, a callable is itself."""
     if fn is None:
         return tf.nn.relu
     if isinstance(fn, str):
@@ -51,7 +53,7 @@ class DNNModel:
         if dropout is not None and not 0 <= dropout < 1:
             raise ValueError(f"dnn_dropout must be in [0, 1), got {dropout}")
         self.units, self.hidden_units = int(units), [int(h) for h in hidden_units]
-        self.activation = _activation(activation_fn)
+        self.activation = activation(activation_fn)
         self.dropout, self.batch_norm, self.scope = dropout, bool(batch_norm), scope
         self.input_layer = DenseFeatures(feature_columns, name="input_layer",
                                          scope=f"{scope}/input_from_feature_columns")
