@@ -68,9 +68,9 @@ def reads(monkeypatch):
     calls = []
     real = ckpt.read
 
-    def counting(prefix, names=None):
+    def counting(prefix, names=None, **kw):
         calls.append((os.fspath(prefix), names))
-        return real(prefix, names)
+        return real(prefix, names, **kw)
 
     monkeypatch.setattr(ckpt, "read", counting)
     return calls
@@ -122,6 +122,42 @@ VALUES = {
     "empty": np.zeros((0, 4), np.float32), "small_ints": np.arange(3, dtype=np.int8),
     "complex": np.array([1 + 2j]), "u\u00e9/v": np.ones((2, 1), np.float32),
 }
+
+
+def test_deferred_read_reads_the_optimizer_state_only_when_asked(tmp_path, reads):
+    values = {**VALUES, "training/Adagrad/dnn/w/accumulator": np.full((2, 3), 0.1, np.float32),
+              "training/Adagrad/iter": np.int64(7)}
+    prefix = ckpt.write(str(tmp_path / "model.ckpt-7"), values)
+    want = ckpt.read(prefix)
+    reads.clear()
+    got = ckpt.read(prefix, defer="training/")
+    assert isinstance(got, ckpt.Deferred) and len(reads) == 1
+    assert sorted(got) == sorted(want) and len(got) == len(want)
+    assert "training/Adagrad/iter" in got and "training/nothing" not in got
+    assert_same_values({k: got[k] for k in VALUES}, {k: want[k] for k in VALUES})
+    assert len(reads) == 1  # the variables came with the first read
+    assert np.array_equal(got["training/Adagrad/iter"], np.int64(7))
+    assert [n for _, n in reads[1:]] == [["training/Adagrad/dnn/w/accumulator",
+                                          "training/Adagrad/iter"]]  # the rest, in one read
+    assert_same_values(dict(sorted(got.items())), dict(sorted(want.items())))
+    assert len(reads) == 2
+    with pytest.raises(KeyError):
+        got["training/nothing"]
+
+
+def test_evaluate_store_restores_optimizer_state_when_a_model_fn_asks(tmp_path):
+    """An optimizer made while evaluating (not the canned model's way, but a
+    model_fn may) still gets the checkpoint's slots."""
+    acc = np.full((2, 1), 0.25, np.float32)
+    path = ckpt.write(str(tmp_path / "model.ckpt-3"), {
+        "global_step": np.int64(3), "linear/w": np.ones((2, 1), np.float32),
+        "training/Adagrad/linear/w/accumulator": acc})
+    store, gs = make(tmp_path)._store(path)
+    assert isinstance(store.restore, ckpt.Deferred) and int(gs.numpy()) == 3
+    opt = tf.optimizers.get("Adagrad", learning_rate=0.1)
+    store.optimizer_seen(opt)
+    assert list(opt._pending) == ["training/Adagrad/linear/w/accumulator"]
+    assert np.array_equal(opt._pending["training/Adagrad/linear/w/accumulator"], acc)
 
 
 def test_read_equals_the_old_reader(tmp_path):

@@ -30,6 +30,7 @@ shards and the ``.meta`` graph. A file that cannot be deleted is logged and left
 pruning never fails the save.
 """
 
+import collections.abc
 import glob
 import logging
 import os
@@ -199,9 +200,11 @@ def _value(dsid):
     return v
 
 
-def read(prefix, names=None):
+def read(prefix, names=None, defer=None):
     """{name: ndarray} of every variable, or of `names` (of our HDF5 checkpoint,
-    or of a TF one: see the module's docstring)."""
+    or of a TF one: see the module's docstring). With `defer` (a name prefix,
+    e.g. the optimizers' 'training/'), the names under it are read only when
+    first asked for: the result is then a `Deferred` mapping."""
     if is_tf_checkpoint(prefix):
         return _tf_read(os.fspath(prefix), names)
     path = _path(prefix)
@@ -215,9 +218,14 @@ def read(prefix, names=None):
                 found = []
                 h5py.h5o.visit(fid, lambda p, info: found.append(p)
                                if info.type == h5py.h5o.TYPE_DATASET else None, info=True)
+                later = []
                 for p in found:
-                    out[_name(p.decode("utf-8"))] = _value(h5py.h5d.open(fid, p))
-                return out
+                    name = _name(p.decode("utf-8"))
+                    if defer is not None and name.startswith(defer):
+                        later.append(name)
+                    else:
+                        out[name] = _value(h5py.h5d.open(fid, p))
+                return out if defer is None else Deferred(prefix, out, later)
             for n in names:
                 dsid = _dataset(fid, n)
                 if dsid is None:
@@ -229,6 +237,39 @@ def read(prefix, names=None):
         raise CheckpointError(f"checkpoint file {path} is unreadable (truncated or "
                               f"corrupted?): {e}") from None
     return out
+
+
+class Deferred(collections.abc.Mapping):
+    """A checkpoint's {name: array} whose `later` names are read on first access
+    to any of them (`read(..., defer=...)`). Evaluate and predict defer the
+    optimizers' state, which they do not use: it is half of a census
+    checkpoint's datasets, and reading it was half of a cold predict call."""
+
+    def __init__(self, prefix, now, later):
+        self._prefix, self._values, self._later = prefix, now, dict.fromkeys(later)
+
+    def _read_later(self):
+        if self._later:
+            self._values.update(read(self._prefix, list(self._later)))
+            self._later = {}
+
+    def __getitem__(self, name):
+        if name not in self._values and name in self._later:
+            self._read_later()
+        return self._values[name]
+
+    def __contains__(self, name):
+        return name in self._values or name in self._later
+
+    def __iter__(self):
+        return iter([*self._values, *self._later])
+
+    def __len__(self):
+        return len(self._values) + len(self._later)
+
+    def items(self):  # a full pass reads the rest at once, not name by name
+        self._read_later()
+        return self._values.items()
 
 
 # --- the `checkpoint` state file -----------------------------------------------------------

@@ -31,7 +31,8 @@ class VariableStore:
 
     def __init__(self, restore=None, warm_start=None, source=None):
         self.variables = {}
-        self.restore = dict(restore or {})
+        # a dict, or checkpoint.Deferred (read in part when asked): not copied
+        self.restore = {} if restore is None else restore
         self.warm_start = warm_start
         self.source = source  # where `restore` came from, for error messages
         self.cache = {}

@@ -29,6 +29,7 @@ import numpy as np
 import minitf as tf
 from minitf.blas import adaptive_threads
 from minitf.data import Dataset
+from minitf.optimizers.optimizer import SCOPE as OPT_SCOPE
 from minitf.optimizers.optimizer import shared_state
 from widedeep import checkpoint as ckpt
 from widedeep.estimator.hooks import (
@@ -275,10 +276,14 @@ class Estimator:
             return (_split(e, mode) for e in result)
         return iter([_split(result, mode)])
 
-    def _store(self, checkpoint_path, with_warm_start=False):
+    def _store(self, checkpoint_path, with_warm_start=False, training=False):
+        """(store, global step) restored from `checkpoint_path`. Evaluate and
+        predict read the optimizers' state (under 'training/') only if a model_fn
+        asks for it (checkpoint.Deferred)."""
         restore, source = {}, None
         if checkpoint_path is not None:
-            restore, source = ckpt.read(checkpoint_path), checkpoint_path
+            restore = ckpt.read(checkpoint_path, defer=None if training else f"{OPT_SCOPE}/")
+            source = checkpoint_path
         warm = None
         if with_warm_start and self._warm_start is not None and checkpoint_path is None:
             warm = _load_warm_start(self._warm_start)
@@ -335,7 +340,7 @@ class Estimator:
             start = int(ckpt.read(latest, ["global_step"])["global_step"]) if latest else 0
             hooks.append(ProgressBarHook(max_steps or (start + steps if steps else None)))
         self._seed()
-        store, gs = self._store(latest, with_warm_start=True)
+        store, gs = self._store(latest, with_warm_start=True, training=True)
         with store_scope(store), _global_step_scope(gs), adaptive_threads(), \
                 shared_state(store.optimizer_seen):
             loss = self._train_loop(input_fn, hooks, list(saving_listeners or []), store, gs,
@@ -627,10 +632,14 @@ def _examples(preds):
             raise ValueError(f"Batch length of predictions should be same. {k} has different "
                              f"batch length than others.")
     # One row per example: list() of an array gives its rows (numpy scalars of a
-    # 1-D array, row views of the others), as v[i] would, in one C loop.
-    keys = list(preds)
-    for row in zip(*(list(v) for v in preds.values())):
-        yield dict(zip(keys, row))
+    # 1-D array, row views of the others), as v[i] would, in one C loop. The
+    # dicts are filled key by key: plain stores take half the time of
+    # dict(zip(keys, row)) per example.
+    rows = [{} for _ in range(n or 0)]
+    for k, v in preds.items():
+        for row, value in zip(rows, list(v)):
+            row[k] = value
+    yield from rows
 
 
 def _load_warm_start(settings):
