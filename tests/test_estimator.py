@@ -409,6 +409,19 @@ def test_progress_bar_hook_draws_steps_and_loss(tmp_path):
     assert "[" + "#" * 7 + "." in text  # a quarter done after the first step
 
 
+def test_progress_hook_lines_every_n_steps(tmp_path):
+    lines = []
+    est = make(tmp_path)
+    est.train(train_input(), steps=5, hooks=[E.ProgressBarHook(
+        total=5, every_steps=2, batch_size=4, out=lines.append)])
+    assert [ln.split("  loss")[0] for ln in lines] == [
+        "  step      2/5", "  step      4/5", "  step      5/5"]
+    assert all(ln.endswith(" examples/s") for ln in lines)
+    est.train(train_input(), steps=2, hooks=[E.ProgressBarHook(every_steps=1, out=lines.append)])
+    assert [ln.split("  loss")[0] for ln in lines[3:]] == ["  step      6", "  step      7"]
+    assert lines[-1].endswith(" steps/s")
+
+
 def _head_model_fn(make_optimizer):
     """A TF-style custom model_fn: the head and the optimizer built inside it
     (TF builds them once per graph; we call model_fn once per batch)."""

@@ -171,38 +171,6 @@ def load_data(args, cfg, split):
     return load_adult("test" if split != "train" else "train")
 
 
-class ProgressHook:
-    """Prints step, loss and examples/s every `every` steps."""
-
-    def __init__(self, batch_size, total=None, every=100, out=print):
-        self.batch_size, self.total, self.every, self.out = batch_size, total, every, out
-
-    def begin(self):
-        self.start = self.last = time.perf_counter()
-        self.steps = 0
-
-    def after_create_session(self, session, coord):
-        pass
-
-    def before_run(self, run_context):
-        from widedeep.estimator import SessionRunArgs
-        return SessionRunArgs({"loss": "loss", "step": "global_step"})
-
-    def after_run(self, run_context, run_values):
-        self.steps += 1
-        step = int(run_values.results["step"]) + 1
-        if self.steps % self.every == 0 or self.steps == self.total:
-            now = time.perf_counter()
-            rate = self.every * self.batch_size / max(now - self.last, 1e-9)
-            of = f"/{self.total}" if self.total else ""
-            self.out(f"  step {step:6d}{of}  loss {float(run_values.results['loss']):9.4f}  "
-                     f"{rate:10,.0f} examples/s")
-            self.last = now
-
-    def end(self, session):
-        pass
-
-
 def _input(features, labels, batch_size, epochs=1, shuffle=False, seed=None):
     from minitf.data import Dataset
     if labels is None:
@@ -262,12 +230,13 @@ def cmd_train(args, out):
     out(f"training DNNLinearCombined{'Regressor' if cfg['head'] == 'regression' else 'Classifier'}"
         f" (hidden units {hidden}) for {total} steps of {args.batch_size} "
         f"({args.epochs if not args.steps else total / steps_per_epoch:.3g} epochs)")
+    from widedeep.estimator import ProgressBarHook
     start = time.perf_counter()
     est.train(_input(features, labels, args.batch_size, epochs=None, shuffle=True,
                      seed=args.seed),
               steps=total,
-              hooks=[ProgressHook(args.batch_size, total, every=max(1, min(100, total // 10)),
-                                  out=out)])
+              hooks=[ProgressBarHook(total, every_steps=max(1, min(100, total // 10)),
+                                     batch_size=args.batch_size, out=out)])
     took = time.perf_counter() - start
     out(f"trained in {took:.1f} s ({total * args.batch_size / took:,.0f} examples/s)")
     eval_features, eval_labels = test if test is not None else (features, labels)

@@ -241,45 +241,64 @@ class SummarySaverHook(SessionRunHook):
 
 
 class ProgressBarHook(SessionRunHook):
-    """A one-line progress bar on `stream` (stderr), redrawn at most every
-    `every_secs`: ``[#####.....] 120/300 steps  loss 0.4512  51,200 steps/s``.
+    """Training progress: by default a one-line bar on `stream` (stderr), redrawn
+    at most every `every_secs`: ``[#####.....] 120/300 steps  loss 0.4512  51,200 steps/s``.
+    With `every_steps`, one line every that many steps (and at `total`) instead,
+    for logs: ``  step    120/300  loss    0.4512      51,200 examples/s``, written
+    by `out` (a function taking a line; default: to `stream`).
 
-    The Estimator adds it to `train` when stderr is a terminal; `total` is the
+    The rate is in examples/s when `batch_size` is given, else in steps/s. The
+    Estimator adds a bar to `train` when stderr is a terminal; `total` is the
     global step training stops at, when known.
     """
 
-    def __init__(self, total=None, stream=None, every_secs=0.2, width=30):
+    def __init__(self, total=None, stream=None, every_secs=0.2, width=30, every_steps=None,
+                 batch_size=None, out=None):
         import sys
         self._total, self._stream = total, stream or sys.stderr
         self._every, self._width = every_secs, width
+        self._every_steps, self._batch = every_steps, batch_size
+        self._out = out or (lambda line: self._stream.write(line + "\n"))
 
     def after_create_session(self, session, coord):
-        import time
-        self._start_step = int(session.run("global_step"))
+        self._start_step = self._last_step = int(session.run("global_step"))
         self._t0 = self._last = time.perf_counter()
 
     def before_run(self, run_context):
         return SessionRunArgs({"step": "global_step", "loss": "loss"})
 
     def after_run(self, run_context, run_values):
-        import time
         now = time.perf_counter()
-        if now - self._last < self._every:
-            return
-        self._last = now
-        self._draw(int(run_values.results["step"]) + 1, run_values.results["loss"], now)
+        step = int(run_values.results["step"]) + 1
+        loss = float(run_values.results["loss"])
+        if self._every_steps:
+            done = step - self._start_step
+            if done % self._every_steps == 0 or step == self._total:
+                self._line(step, loss, self._rate(step - self._last_step, now - self._last))
+                self._last, self._last_step = now, step
+        elif now - self._last >= self._every:
+            self._last = now
+            self._draw(step, loss, self._rate(step - self._start_step, now - self._t0))
 
-    def _draw(self, step, loss, now):
-        rate = (step - self._start_step) / max(now - self._t0, 1e-9)
+    def _rate(self, steps, secs):
+        per_sec = steps * (self._batch or 1) / max(secs, 1e-9)
+        return f"{per_sec:,.0f} examples/s" if self._batch else f"{per_sec:,.1f} steps/s"
+
+    def _line(self, step, loss, rate):
+        of = f"/{self._total}" if self._total else ""
+        self._out(f"  step {step:6d}{of}  loss {loss:9.4f}  {rate:>20}")
+
+    def _draw(self, step, loss, rate):
         if self._total:
             done = min(1.0, (step - self._start_step) / max(self._total - self._start_step, 1))
             bar = "#" * int(done * self._width)
             head = f"[{bar:.<{self._width}}] {step}/{self._total} steps"
         else:
             head = f"step {step}"
-        self._stream.write(f"\r{head}  loss {float(loss):.4f}  {rate:,.1f} steps/s")
+        self._stream.write(f"\r{head}  loss {loss:.4f}  {rate}")
         self._stream.flush()
 
     def end(self, session):
-        self._stream.write("\n")
-        self._stream.flush()
+        if not self._every_steps:
+            self._stream.write("\n")
+            self._stream.flush()
