@@ -142,11 +142,13 @@ def median_time(fn, repeat):
 def gemm_floor(est, repeat=2000):
     """Seconds per step of the GEMMs alone: the trained model's hidden and logits
     layers, forward and backward (kernel and input gradients) at batch BATCH,
-    with the BLAS threads training uses. No training step can be faster, so
-    BATCH / floor bounds any implementation's examples/s on this machine."""
+    on one BLAS thread and on all of them, whichever is faster (OpenBLAS builds
+    differ: NumPy 2's gains from a second thread here, NumPy 1.26's loses). No
+    training step can be faster, so BATCH / floor bounds any implementation's
+    examples/s on this machine."""
     import numpy as np
 
-    from minitf.blas import adaptive_threads, gemm
+    from minitf.blas import _blas
     from widedeep import checkpoint as ckpt
     values = ckpt.read(est.latest_checkpoint())
     names = [f"dnn/hiddenlayer_{i}/kernel" for i in range(len(HIDDEN))] + ["dnn/logits/kernel"]
@@ -158,19 +160,27 @@ def gemm_floor(est, repeat=2000):
         acts, h = [], x
         for k in kernels:
             acts.append(h)
-            h = gemm(h, k)
+            h = np.matmul(h, k)
         g = h
         for a, k in zip(acts[::-1], kernels[::-1]):
-            gemm(a.T, g)
-            g = gemm(g, k.T)
-    with adaptive_threads():
-        step()
-        best = float("inf")
-        for _ in range(5):  # the least disturbed of five runs
-            t = time.perf_counter()
-            for _ in range(repeat // 5):
-                step()
-            best = min(best, (time.perf_counter() - t) / (repeat // 5))
+            np.matmul(a.T, g)
+            g = np.matmul(g, k.T)
+    libs = _blas()
+    saved = [lib.get_num_threads() for lib in libs]
+    best = float("inf")
+    try:
+        for threads in sorted({1, *saved}):
+            for lib in libs:
+                lib.set_num_threads(threads)
+            step()
+            for _ in range(5):  # the least disturbed of five runs
+                t = time.perf_counter()
+                for _ in range(repeat // 5):
+                    step()
+                best = min(best, (time.perf_counter() - t) / (repeat // 5))
+    finally:
+        for lib, n in zip(libs, saved):
+            lib.set_num_threads(n)
     return best
 
 
