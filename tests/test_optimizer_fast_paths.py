@@ -6,18 +6,25 @@ the plain code they replace:
   dedup_sum + the sparse kernel;
 * whole optimizer steps with the fast paths against the generic paths
   (`K.DTYPES` emptied turns every fast path off);
+* whole Adagrad and FTRL runs against plain NumPy with the coefficients
+  computed afresh at every step: what the optimizers keep between steps
+  (slots, constant coefficients) gives the same bits across a checkpoint
+  restore, schedules, callables, hyperparameters set between steps, a
+  successor in `shared_state` and copies;
 * the compiled buffered shuffle, the batch gather and whole shuffle / repeat /
   skip / take / batch pipelines against a plain-Python version of the pipeline.
 """
 
 import collections
+import copy
+import pickle
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minitf import optimizers
+from minitf import optimizers, schedules
 from minitf.data import Dataset, _indexer, _map_structure
 from minitf.kernels import optimizers as K
 from minitf.kernels.scatter import dedup_sum
@@ -72,7 +79,8 @@ def test_dense_adagrad_kernel_equals_numpy(shape, dtype, seed, lr, eps):
     out = np.empty(shape, dtype)
     with np.errstate(all="ignore"):  # 0 / 0 where acc, g and eps are 0
         want = np_adagrad(w, acc_want, grad, lr, eps)
-        K.adagrad(w.reshape(-1), acc.reshape(-1), grad.reshape(-1), lr, eps, out.reshape(-1))
+        K.adagrad(w.reshape(-1), acc.reshape(-1), grad.reshape(-1), np.array([lr, eps], dtype),
+                  out.reshape(-1))
     _bits_equal(out, want)
     _bits_equal(acc, acc_want)
 
@@ -88,8 +96,8 @@ def test_dense_ftrl_kernel_equals_numpy(shape, dtype, seed, lr, l1, l2, shrink):
     acc_want, lin_want = acc.copy(), lin.copy()
     want = np_ftrl(w, acc_want, lin_want, grad, lr, l1, l2, shrink)
     out = np.empty(shape, dtype)
-    K.ftrl(w.reshape(-1), acc.reshape(-1), lin.reshape(-1), grad.reshape(-1), lr, l1, l2,
-           shrink, out.reshape(-1))
+    K.ftrl(w.reshape(-1), acc.reshape(-1), lin.reshape(-1), grad.reshape(-1),
+           np.array([lr, l1, l2, shrink, -0.5], dtype), out.reshape(-1))
     _bits_equal(out, want)
     _bits_equal(acc, acc_want)
     _bits_equal(lin, lin_want)
@@ -107,7 +115,7 @@ def test_dense_ftrl_kernel_both_branches_and_zero_division():
         with np.errstate(all="ignore"):
             want = np_ftrl(w, acc_want, lin_want, grad, lr, f(0.3), f(0.01), f(0))
         out = np.empty(4, f)
-        K.ftrl(w, acc, lin, grad, lr, f(0.3), f(0.01), f(0), out)
+        K.ftrl(w, acc, lin, grad, np.array([lr, 0.3, 0.01, 0, -0.5], f), out)
         _bits_equal(out, want)
         _bits_equal(lin, lin_want)
         if lr:
@@ -123,7 +131,7 @@ def test_dense_ftrl_kernel_sign_of_zero_as_numpy():
     z, acc, lin = np.zeros(2, f), np.full(2, 0.1, f), np.zeros(2, f)
     want = np_ftrl(z, acc.copy(), lin.copy(), z, f(0.1), f(-0.2), f(0), f(0))
     out = np.empty(2, f)
-    K.ftrl(z, acc, lin, z, f(0.1), f(-0.2), f(0), f(0), out)
+    K.ftrl(z, acc, lin, z, np.array([0.1, -0.2, 0, 0, -0.5], f), out)
     _bits_equal(out, want)
     assert (out == 0).all() and np.signbit(out).all()
 
@@ -131,7 +139,7 @@ def test_dense_ftrl_kernel_sign_of_zero_as_numpy():
 def test_dense_adagrad_kernel_zero_over_zero_is_nan_as_numpy():
     z = np.zeros(3, np.float32)
     out = np.empty(3, np.float32)
-    K.adagrad(z, z.copy(), z, np.float32(0.1), np.float32(0), out)
+    K.adagrad(z, z.copy(), z, np.array([0.1, 0], np.float32), out)
     with np.errstate(invalid="ignore"):
         _bits_equal(out, np_adagrad(z, z.copy(), z, np.float32(0.1), np.float32(0)))
     assert np.isnan(out).all()
@@ -167,13 +175,13 @@ def test_sparse_dup_kernels_equal_dedup_then_kernel(sizes, dtype, seed, power, l
     h = [dtype(x) for x in (0.05, l1, 0.01, shrink, power)]
 
     w2, acc2, lin2 = w.copy(), acc.copy(), lin.copy()
-    assert K.sparse_ftrl_dup(w2, acc2, lin2, ids, grad, *h)
+    assert K.sparse_ftrl_dup(w2, acc2, lin2, ids, grad, np.array(h, dtype))
     K.sparse_ftrl(w, acc, lin, rows, summed, *h)
     for a, b in ((w2, w), (acc2, acc), (lin2, lin)):
         _bits_equal(a, b)
 
     eps = dtype(1e-7)
-    assert K.sparse_adagrad_dup(w2, acc2, ids, grad, h[0], eps)
+    assert K.sparse_adagrad_dup(w2, acc2, ids, grad, np.array([h[0], eps], dtype))
     K.sparse_adagrad(w, acc, rows, summed, h[0], eps)
     _bits_equal(w2, w)
     _bits_equal(acc2, acc)
@@ -184,8 +192,8 @@ def test_sparse_dup_kernels_refuse_ids_outside_the_table(bad):
     f = np.float32
     w, acc, lin = np.ones((10, 2), f), np.full((10, 2), 0.1, f), np.zeros((10, 2), f)
     ids, grad = np.array([3, bad, 3]), np.ones((3, 2), f)
-    assert not K.sparse_ftrl_dup(w, acc, lin, ids, grad, f(0.1), f(0), f(0), f(0), f(-0.5))
-    assert not K.sparse_adagrad_dup(w, acc, ids, grad, f(0.1), f(1e-7))
+    assert not K.sparse_ftrl_dup(w, acc, lin, ids, grad, np.array([0.1, 0, 0, 0, -0.5], f))
+    assert not K.sparse_adagrad_dup(w, acc, ids, grad, np.array([0.1, 1e-7], f))
     assert (w == 1).all() and (acc == f(0.1)).all() and (lin == 0).all()  # nothing done
 
 
@@ -307,6 +315,246 @@ def test_errors_are_unchanged():
         # lr = 0: the sparse kernels keep Python's error model, as before
         optimizers.Ftrl(0.0).apply_gradients(
             [(IndexedSlices(np.ones((1, 2), np.float32), [1], (5, 2)), v)])
+
+
+# --- whole runs against plain NumPy: what is kept between steps ------------------------------
+def np_coefficients(kind, cfg, it, dt):
+    """Adagrad's or Ftrl's coefficients from scratch at iterations `it`."""
+    lr = cfg["learning_rate"]
+    if isinstance(lr, schedules.LearningRateSchedule):
+        lr = lr(it)
+    elif callable(lr):
+        lr = lr()
+    lr, decay = dt(np.asarray(lr)), dt(cfg.get("decay", 0.0))
+    if decay > 0:
+        lr = lr / (dt(1) + decay * dt(it))
+    if kind == "adagrad":
+        return {"lr": lr, "eps": dt(cfg.get("epsilon", 1e-7))}
+    return {"lr": lr, "l1": dt(cfg.get("l1_regularization_strength", 0.0)),
+            "l2": dt(cfg.get("l2_regularization_strength", 0.0))
+            + dt(cfg.get("beta", 0.0)) / (dt(2) * lr),
+            "shrink": dt(cfg.get("l2_shrinkage_regularization_strength", 0.0))}
+
+
+def np_sparse_step(kind, w, slots, ids, values, c):
+    """dedup_sum, then the sparse kernels' row update in NumPy, in their order of
+    operations (FTRL with learning_rate_power -0.5)."""
+    rows, g = dedup_sum(ids, values.reshape(len(ids), -1))
+    w2, acc = w.reshape(len(w), -1), slots[0].reshape(len(w), -1)
+    a = acc[rows]
+    na = a + g * g
+    if kind == "adagrad":
+        w2[rows] = w2[rows] - g * c["lr"] / (np.sqrt(na) + c["eps"])
+    else:
+        lin, x, two = slots[1].reshape(len(w), -1), w2[rows], w.dtype.type(2)
+        gs = g + two * c["shrink"] * x if c["shrink"] > 0 else g
+        new = lin[rows] + gs - (np.sqrt(na) - np.sqrt(a)) / c["lr"] * x
+        quad = np.sqrt(na) / c["lr"] + two * c["l2"]
+        lin[rows] = new
+        w2[rows] = np.where(np.abs(new) > c["l1"], (np.sign(new) * c["l1"] - new) / quad, 0)
+    acc[rows] = na
+
+
+def np_step(kind, cfg, it, values, slots, grads):
+    """One step of Adagrad or Ftrl in plain NumPy on {name: array} `values` and
+    {name: [slot arrays]} (both updated), skipping None gradients."""
+    for k, g in grads.items():
+        if g is None:
+            continue
+        w = values[k]
+        c = np_coefficients(kind, cfg, it, w.dtype.type)
+        if k not in slots:
+            slots[k] = [np.full(w.shape, cfg.get("initial_accumulator_value", 0.1), w.dtype)]
+            slots[k] += [np.zeros(w.shape, w.dtype)] if kind == "ftrl" else []
+        if isinstance(g, IndexedSlices):
+            np_sparse_step(kind, w, slots[k], g.indices, g.values, c)
+        elif kind == "adagrad":
+            values[k] = np.asarray(np_adagrad(w, slots[k][0], g, c["lr"], c["eps"]))
+        else:
+            values[k] = np_ftrl(w, *slots[k], g, c["lr"], c["l1"], c["l2"], c["shrink"])
+
+
+def _run_problem(seed, dtype, n_steps=6):
+    """_problem's variables and n_steps of gradients: a duplicate id in every
+    IndexedSlices, no gradient for 'b' at step 1."""
+    init, _ = _problem(seed, dtype)
+    rng = np.random.default_rng(seed)
+    steps = []
+    for s in range(n_steps):
+        g = {k: _values(rng, init[k].shape, dtype) for k in ("k", "b", "s")}
+        for k in ("t", "t1", "big"):
+            ids = rng.integers(0, len(init[k]), 6)
+            ids[1] = ids[0]
+            g[k] = IndexedSlices(_values(rng, (6,) + init[k].shape[1:], dtype), ids,
+                                 init[k].shape)
+        g["b"] = None if s == 1 else g["b"]
+        steps.append(g)
+    return init, steps
+
+
+CONFIGS = {
+    "adagrad": ("adagrad", {"learning_rate": 0.1}),
+    "adagrad_decay": ("adagrad", {"learning_rate": 0.3, "initial_accumulator_value": 0.5,
+                                  "epsilon": 1e-3, "decay": 0.1}),
+    "adagrad_schedule": ("adagrad", {"learning_rate": schedules.ExponentialDecay(0.2, 2, 0.5)}),
+    "ftrl": ("ftrl", {"learning_rate": 0.05}),
+    "ftrl_all": ("ftrl", {"learning_rate": 0.2, "l1_regularization_strength": 0.01,
+                          "l2_regularization_strength": 0.1, "beta": 0.5,
+                          "l2_shrinkage_regularization_strength": 0.05, "decay": 0.01}),
+    "ftrl_schedule": ("ftrl", {"learning_rate": schedules.PiecewiseConstantDecay(
+        [2, 4], [0.3, 0.1, 0.02]), "l1_regularization_strength": 0.02}),
+}
+
+
+def _make(kind, cfg):
+    return (optimizers.Adagrad if kind == "adagrad" else optimizers.Ftrl)(**cfg)
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+@given(seed=st.integers(0, 2**32 - 1), dtype=FLOATS, same_object=st.booleans())
+def test_runs_with_a_restore_equal_plain_numpy(config, seed, dtype, same_object):
+    # Steps 0-1, a checkpoint, two more steps (then forgotten), the checkpoint
+    # restored (into the same optimizer or a new one), steps 2-5: every variable
+    # after every step, the slots and `iter` at the end, as plain NumPy's with
+    # coefficients computed afresh at each step. The checkpoint holds another
+    # learning rate, which the restored optimizer uses (TF restores its
+    # hyperparameter variables, float32); a schedule is no variable and stays.
+    kind, cfg = CONFIGS[config]
+    init, steps = _run_problem(seed, dtype)
+    name = "Adagrad" if kind == "adagrad" else "Ftrl"
+    fresh = _make(kind, cfg)  # what a restore sets: the hyperparameter variables
+    restored = {k: float(np.float32(fresh._hyper[k])) for k in fresh.hyper_variable_names()}
+    if "learning_rate" in restored:
+        restored["learning_rate"] = float(np.float32(0.07))
+    values, slots, want = {k: v.copy() for k, v in init.items()}, {}, []
+    for it, g in enumerate(steps):
+        np_step(kind, cfg if it < 2 else {**cfg, **restored}, it, values, slots, g)
+        want.append({k: v.copy() for k, v in values.items()})
+
+    opt = _make(kind, cfg)
+    vs = {k: Variable(v.copy(), name=k) for k, v in init.items()}
+
+    def step(it):
+        opt.apply_gradients([(steps[it][k], vs[k]) for k in vs])
+        for k in vs:
+            _bits_equal(vs[k].numpy(), want[it][k])
+
+    step(0)
+    step(1)
+    ckpt, saved = opt.state_dict(), {k: v.numpy() for k, v in vs.items()}
+    if f"training/{name}/learning_rate" in ckpt:
+        ckpt[f"training/{name}/learning_rate"] = np.float32(0.07)
+    for junk in steps[4:]:  # moves slots and iterations away from the checkpoint's
+        opt.apply_gradients([(junk[k], vs[k]) for k in vs])
+    if not same_object:
+        opt = _make(kind, cfg)
+    opt.load_state(ckpt)
+    for k in vs:
+        vs[k].assign(saved[k])
+    for it in range(2, len(steps)):
+        step(it)
+    state = opt.state_dict()
+    assert state[f"training/{name}/iter"] == len(steps)
+    for k, arrays in slots.items():
+        for s, a in zip(opt.get_slot_names(), arrays):
+            _bits_equal(state[f"training/{name}/{k}/{s}"], a)
+
+
+@pytest.mark.parametrize("kind,changes", [
+    ("adagrad", [{}, {"learning_rate": 0.5}, {"epsilon": 0.01}, {"lr": 0.2}, {}]),
+    ("ftrl", [{}, {"learning_rate": 0.5}, {"l2_shrinkage_regularization_strength": 0.1},
+              {"learning_rate": lambda: 0.3}, {}]),
+])
+def test_hyperparameters_set_between_steps_take_effect(kind, changes):
+    init, steps = _run_problem(3, np.float32, len(changes))
+    cfg = {"learning_rate": 0.1}
+    opt = _make(kind, cfg)
+    vs = {k: Variable(v.copy(), name=k) for k, v in init.items()}
+    values, slots = {k: v.copy() for k, v in init.items()}, {}
+    for it, (change, g) in enumerate(zip(changes, steps)):
+        for attr, value in change.items():
+            setattr(opt, attr, value)
+            cfg["learning_rate" if attr == "lr" else attr] = value
+        opt.apply_gradients([(g[k], vs[k]) for k in vs])
+        np_step(kind, cfg, it, values, slots, g)
+        for k in vs:
+            _bits_equal(vs[k].numpy(), values[k])
+
+
+@pytest.mark.parametrize("kind", ["adagrad", "ftrl"])
+def test_callables_and_schedules_are_called_at_every_step(kind):
+    box, seen = [0.1], []
+
+    class Schedule(schedules.LearningRateSchedule):
+        def __call__(self, step):
+            seen.append(step)
+            return 0.05 * (step + 1)
+
+    init, steps = _run_problem(4, np.float32, 4)
+    for lr, at in ((lambda: box[0], lambda it: box[0]),
+                   (Schedule(), lambda it: 0.05 * (it + 1))):
+        opt = _make(kind, {"learning_rate": lr})
+        vs = {k: Variable(v.copy(), name=k) for k, v in init.items()}
+        values, slots = {k: v.copy() for k, v in init.items()}, {}
+        for it, g in enumerate(steps):
+            box[0] = 0.1 * (it + 1)
+            opt.apply_gradients([(g[k], vs[k]) for k in vs])
+            np_step(kind, {"learning_rate": at(it)}, it, values, slots, g)
+            for k in vs:
+                _bits_equal(vs[k].numpy(), values[k])
+    assert seen == [0, 1, 2, 3]
+
+
+def test_constant_coefficients_are_computed_once(monkeypatch):
+    calls = []
+    for cls in (optimizers.Adagrad, optimizers.Ftrl):
+        orig = cls._coefficients
+        monkeypatch.setattr(cls, "_coefficients",
+                            lambda self, dt, orig=orig: calls.append(dt) or orig(self, dt))
+    v = Variable(np.ones(2, np.float32), name="v")
+    v64 = Variable(np.ones(3), name="v64")
+    for opt, n in ((optimizers.Adagrad(0.1), 2), (optimizers.Ftrl(0.1, decay=0.1), 10),
+                   (optimizers.Adagrad(schedules.ExponentialDecay(0.1, 2, 0.5)), 10)):
+        calls.clear()
+        for _ in range(5):
+            opt.apply_gradients([(np.ones(2, np.float32), v), (np.ones(3), v64)])
+        assert len(calls) == n  # once per dtype, or once per dtype and step
+    opt = optimizers.Adagrad(0.1)
+    opt.apply_gradients([(np.ones(2, np.float32), v)])
+    calls.clear()
+    opt.epsilon = 1e-3
+    opt.apply_gradients([(np.ones(2, np.float32), v)])
+    opt.apply_gradients([(np.ones(2, np.float32), v)])
+    assert len(calls) == 1
+
+
+def test_a_successor_in_shared_state_continues_the_slots():
+    init, steps = _run_problem(5, np.float32, 4)
+    values, slots = {k: v.copy() for k, v in init.items()}, {}
+    vs = {k: Variable(v.copy(), name=k) for k, v in init.items()}
+    with optimizers.optimizer.shared_state():
+        for it, g in enumerate(steps):  # a new object every step, as a model_fn makes
+            optimizers.Ftrl(0.1).apply_gradients([(g[k], vs[k]) for k in vs])
+            np_step("ftrl", {"learning_rate": 0.1}, it, values, slots, g)
+            for k in vs:
+                _bits_equal(vs[k].numpy(), values[k])
+
+
+@pytest.mark.parametrize("clone", [copy.copy, copy.deepcopy,
+                                   lambda o: pickle.loads(pickle.dumps(o))])
+def test_a_copy_updates_its_own_slots(clone):
+    init, steps = _run_problem(7, np.float64, 3)
+    values, slots = {k: v.copy() for k, v in init.items()}, {}
+    vs = {k: Variable(v.copy(), name=k) for k, v in init.items()}
+    opt = optimizers.Ftrl(0.1)
+    for it, g in enumerate(steps):
+        opt.apply_gradients([(g[k], vs[k]) for k in vs])
+        np_step("ftrl", {"learning_rate": 0.1}, it, values, slots, g)
+        opt = clone(opt)
+    state = opt.state_dict()
+    for k, (acc, lin) in slots.items():
+        _bits_equal(state[f"training/Ftrl/{k}/accumulator"], acc)
+        _bits_equal(state[f"training/Ftrl/{k}/linear"], lin)
 
 
 # --- the input pipeline ----------------------------------------------------------------------

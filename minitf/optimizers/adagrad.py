@@ -16,6 +16,7 @@ class Adagrad(Optimizer):
 
     _HYPERS = ("learning_rate", "decay")
     _SLOTS = ("accumulator",)
+    _CACHE_COEFFICIENTS = True
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
                  name="Adagrad", decay=0.0, **kwargs):
@@ -32,29 +33,29 @@ class Adagrad(Optimizer):
         self.add_slot(var, "accumulator", self.initial_accumulator_value)
 
     def _coefficients(self, dtype):
-        return {"lr_t": self._decayed_lr(dtype), "eps": dtype(self.epsilon)}
+        lr, eps = self._decayed_lr(dtype), dtype(self.epsilon)
+        return {"lr_t": lr, "eps": eps, "h": np.array([lr, eps], dtype)}  # h: the kernels'
 
     def _apply_dense(self, grad, var, coef):
-        acc, lr, eps = self.get_slot(var, "accumulator"), coef["lr_t"], coef["eps"]
+        (acc,), _ = self._var_slots(var)
         if grad.dtype in K.DTYPES:  # the expression below in one kernel pass: the same bits
-            out = np.empty(var.shape, var.dtype)  # a new buffer, as the expression gives
-            K.adagrad(var._value.reshape(-1), acc.reshape(-1), grad.reshape(-1), lr, eps,
-                      out.reshape(-1))
+            w = var._value
+            out = np.empty(w.shape, w.dtype)  # a new buffer, as the expression gives
+            K.adagrad(w.ravel(), acc.ravel(), grad.ravel(), coef["h"], out.ravel())
             var._value = out
             return
         acc += grad * grad
-        var._value = var._value - grad * lr / (np.sqrt(acc) + eps)
+        var._value = var._value - grad * coef["lr_t"] / (np.sqrt(acc) + coef["eps"])
 
     def _apply_sparse(self, values, rows, var, coef):
-        acc = self.get_slot(var, "accumulator")
-        K.sparse_adagrad(self._rows(var), acc.reshape(len(acc), -1), rows,
-                         values.reshape(len(rows), -1), coef["lr_t"], coef["eps"])
+        _, (acc,) = self._var_slots(var)
+        K.sparse_adagrad(self._rows(var), acc, rows, values.reshape(len(rows), -1), coef["lr_t"],
+                         coef["eps"])
 
     def _apply_sparse_dup(self, values, ids, var, coef):
         w = self._rows(var)
         values = K.dup_grad(w, ids, values)
         if values is None:
             return False
-        acc = self.get_slot(var, "accumulator")
-        return K.sparse_adagrad_dup(w, acc.reshape(len(acc), -1), ids, values, coef["lr_t"],
-                                    coef["eps"])
+        _, (acc,) = self._var_slots(var)
+        return K.sparse_adagrad_dup(w, acc, ids, values, coef["h"])

@@ -25,6 +25,7 @@ class Ftrl(Optimizer):
     _HYPERS = ("learning_rate", "decay", "learning_rate_power", "l1_regularization_strength",
                "l2_regularization_strength", "beta")
     _SLOTS = ("accumulator", "linear")
+    _CACHE_COEFFICIENTS = True
 
     def __init__(self, learning_rate=0.001, learning_rate_power=-0.5,
                  initial_accumulator_value=0.1, l1_regularization_strength=0.0,
@@ -55,21 +56,23 @@ class Ftrl(Optimizer):
 
     def _coefficients(self, dtype):
         lr = self._decayed_lr(dtype)
-        return {"lr_t": lr,
-                "l1": self._get_hyper("l1_regularization_strength", dtype),
-                "l2": self._get_hyper("l2_regularization_strength", dtype)
-                + self._get_hyper("beta", dtype) / (dtype(2) * lr),
-                "power": self._get_hyper("learning_rate_power", dtype),
-                "shrink": dtype(self.l2_shrinkage_regularization_strength)}
+        c = {"lr_t": lr,
+             "l1": self._get_hyper("l1_regularization_strength", dtype),
+             "l2": self._get_hyper("l2_regularization_strength", dtype)
+             + self._get_hyper("beta", dtype) / (dtype(2) * lr),
+             "power": self._get_hyper("learning_rate_power", dtype),
+             "shrink": dtype(self.l2_shrinkage_regularization_strength)}
+        c["h"] = np.array([lr, c["l1"], c["l2"], c["shrink"], c["power"]], dtype)  # the kernels'
+        return c
 
     def _apply_dense(self, grad, var, c):
-        acc, lin = self.get_slot(var, "accumulator"), self.get_slot(var, "linear")
+        (acc, lin), _ = self._var_slots(var)
         if c["power"] == -0.5 and grad.dtype in K.DTYPES:
             # The expressions below in one kernel pass (the same bits); other powers
             # stay with NumPy, whose ** may round differently from Numba's.
-            out = np.empty(var.shape, var.dtype)  # a new buffer, as np.where gives
-            K.ftrl(var._value.reshape(-1), acc.reshape(-1), lin.reshape(-1), grad.reshape(-1),
-                   c["lr_t"], c["l1"], c["l2"], c["shrink"], out.reshape(-1))
+            w = var._value
+            out = np.empty(w.shape, w.dtype)  # a new buffer, as np.where gives
+            K.ftrl(w.ravel(), acc.ravel(), lin.ravel(), grad.ravel(), c["h"], out.ravel())
             var._value = out
             return
         w, lr, two = var._value, c["lr_t"], var.dtype.type(2)
@@ -87,16 +90,14 @@ class Ftrl(Optimizer):
         acc[...] = new_acc
 
     def _apply_sparse(self, values, rows, var, c):
-        acc, lin = self.get_slot(var, "accumulator"), self.get_slot(var, "linear")
-        K.sparse_ftrl(self._rows(var), acc.reshape(len(acc), -1), lin.reshape(len(lin), -1),
-                      rows, values.reshape(len(rows), -1), c["lr_t"], c["l1"], c["l2"],
-                      c["shrink"], c["power"])
+        _, (acc, lin) = self._var_slots(var)
+        K.sparse_ftrl(self._rows(var), acc, lin, rows, values.reshape(len(rows), -1), c["lr_t"],
+                      c["l1"], c["l2"], c["shrink"], c["power"])
 
     def _apply_sparse_dup(self, values, ids, var, c):
         w = self._rows(var)
         values = K.dup_grad(w, ids, values)
         if values is None:
             return False
-        acc, lin = self.get_slot(var, "accumulator"), self.get_slot(var, "linear")
-        return K.sparse_ftrl_dup(w, acc.reshape(len(acc), -1), lin.reshape(len(lin), -1), ids,
-                                 values, c["lr_t"], c["l1"], c["l2"], c["shrink"], c["power"])
+        _, (acc, lin) = self._var_slots(var)
+        return K.sparse_ftrl_dup(w, acc, lin, ids, values, c["h"])

@@ -18,6 +18,16 @@ Subclasses give `_create_slots(var)`, `_apply_dense(grad, var, coef)` and
 `_apply_sparse(values, rows, var, coef)` (NumPy arrays; update in place or
 assign), with `coef` the step's hyperparameter values in the variable's dtype;
 optionally `_apply_sparse_dup` (duplicate ids summed in its kernel).
+
+What does not change from step to step is kept between steps (at a batch of
+256 the Python around the kernels costs more than they do): each variable's
+slots (`_var_slots`), and, for a class that says its `_coefficients` read only
+hyperparameters and public attributes (`_CACHE_COEFFICIENTS`), the
+coefficients while every hyperparameter is a plain number and there is no
+decay. Schedules, callables and decay are evaluated at every step, as before.
+The cache is dropped when the slots or hyperparameters it was taken from are
+replaced (`load_state`, a successor in `shared_state`) and when a public
+attribute (`learning_rate`, `epsilon`, ...) is set.
 """
 
 import contextlib
@@ -32,6 +42,7 @@ from minitf.tensor import Tensor, Variable
 
 SCOPE = "training"
 _local = threading.local()
+_CACHE_SOURCES = frozenset(("_slots", "_hyper", "_hyper_values"))  # see Optimizer.__setattr__
 
 
 @contextlib.contextmanager
@@ -51,10 +62,18 @@ def shared_state(on_first=None):
         _local.scope = prev
 
 
+def _as_rows(a):
+    """`a` as [rows, cols] (a view of a C-contiguous array)."""
+    return a.reshape(len(a), -1) if a.ndim else a.reshape(1, 1)
+
+
 class Optimizer:
     _HYPERS = ()  # names of the float hyperparameters, in TF's order
+    _SLOTS = ()  # names of the slots (unless get_slot_names says otherwise)
+    _CACHE_COEFFICIENTS = False  # True: `_coefficients` reads hypers and public attributes only
 
     def __init__(self, name, **hypers):
+        self._cache = None  # see _step_cache
         self._name = name
         self._hyper = {}
         for k, v in hypers.items():
@@ -65,6 +84,18 @@ class Optimizer:
         self._hyper_values = {}  # restored values of the hyper variables
         self._pending = {}  # checkpoint values not yet claimed by a slot
         self._iterations = None
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        # The cache follows the slots and hyperparameters, and a public attribute
+        # (learning_rate, epsilon, ...) may feed `_coefficients`. Not `iterations`,
+        # which the canned estimators set at every step: cached coefficients never
+        # depend on it.
+        if name in _CACHE_SOURCES or (name[0] != "_" and name != "iterations"):
+            object.__setattr__(self, "_cache", None)
+
+    def __getstate__(self):  # a copy makes its own cache (its views would not be its slots')
+        return {**self.__dict__, "_cache": None}
 
     # --- hyperparameters ----------------------------------------------------------------
     def _check_hyper(self, name, value, low=0.0, low_ok=True, what=None):
@@ -159,9 +190,50 @@ class Optimizer:
     def get_slot_names(self):
         return list(self._SLOTS)
 
+    def _var_slots(self, var):
+        """(arrays, rows): the variable's slots in `get_slot_names()` order, and
+        the same as [rows, cols] views (as `_rows` gives the variable), made by
+        `_create_slots` at its first update and cached."""
+        slots = self._step_cache()[0]
+        out = slots.get(var._name)
+        if out is None:
+            self._create_slots(var)
+            arrays = tuple(self._slots[(var._name, s)] for s in self.get_slot_names())
+            out = slots[var._name] = arrays, tuple(_as_rows(a) for a in arrays)
+        return out
+
+    def _step_cache(self):
+        """({var name: `_var_slots`}, {dtype: coefficients}) kept between steps
+        (`__setattr__` drops it)."""
+        if self._cache is None:
+            self._cache = ({}, {})
+        return self._cache
+
     # --- updates ------------------------------------------------------------------------
     def _coefficients(self, dtype):
         return {"lr_t": self._decayed_lr(dtype)}
+
+    def _step_coefficients(self, dtype):
+        """`_coefficients(dtype)`, computed once while they cannot change."""
+        cache = self._step_cache()[1]
+        c = cache.get(dtype)
+        if c is None:
+            c = self._coefficients(dtype)
+            if self._constant_coefficients():
+                cache[dtype] = c
+        return c
+
+    def _constant_coefficients(self):
+        """Whether the next step's coefficients will be this step's: the class
+        says they read only hyperparameters and public attributes, each
+        hyperparameter is a plain number (not a schedule or callable) or was
+        restored, and there is no decay (it follows `iterations`)."""
+        if not self._CACHE_COEFFICIENTS:
+            return False
+        hv = self._hyper_values
+        if any(type(v) not in (int, float) for k, v in self._hyper.items() if k not in hv):
+            return False
+        return not hv.get("decay", self._hyper.get("decay", 0.0))
 
     def apply_gradients(self, grads_and_vars, name=None, experimental_aggregate_gradients=True):
         """Applies each (gradient, variable) pair, skipping None gradients; then
@@ -172,29 +244,33 @@ class Optimizer:
             raise ValueError(f"No gradients provided for any variable: "
                              f"{[v.name for _, v in grads_and_vars]}.")
         coef = {}  # dtype -> the step's coefficients
+        made = self._step_cache()[0]
         for g, var in pairs:
             if not isinstance(var, Variable):
                 raise TypeError(f"{type(self).__name__}: can only update Variables, got "
                                 f"{type(var).__name__}")
-            dt = var.dtype.type
+            dt = var._value.dtype.type
             c = coef.get(dt)
             if c is None:
-                c = coef[dt] = self._coefficients(dt)
-            self._create_slots(var)
+                c = coef[dt] = self._step_coefficients(dt)
+            if var._name not in made:
+                self._var_slots(var)  # makes them
             if isinstance(g, IndexedSlices):
-                ids = np.asarray(g.indices, np.int64).reshape(-1)
+                ids = np.asarray(g.indices, np.int64)
+                if ids.ndim != 1:
+                    ids = ids.reshape(-1)
                 values = np.asarray(g.values, dt)
                 if not self._apply_sparse_dup(values, ids, var, c):
                     rows, values = dedup_sum(ids, values)
                     self._apply_sparse(values, rows, var, c)
             else:
                 grad = np.asarray(g.numpy() if isinstance(g, Tensor) else g, dt)
-                if grad.shape != var.shape:
+                if grad.shape != var._value.shape:
                     raise ValueError(f"gradient for {var.name} has shape {grad.shape}, the "
                                      f"variable {var.shape}")
                 self._apply_dense(grad, var, c)
         it = self.iterations
-        it.assign(np.asarray(it.numpy() + 1, it.dtype))
+        it.assign(int(it._value) + 1)
         return it
 
     def _apply_sparse_dup(self, values, ids, var, coef):
@@ -247,7 +323,7 @@ class Optimizer:
         v = var._value
         if not v.flags.writeable or not v.flags.c_contiguous:
             v = var._value = np.ascontiguousarray(v).copy()
-        return v.reshape(len(v), -1) if v.ndim else v.reshape(1, 1)
+        return _as_rows(v)
 
     # --- state --------------------------------------------------------------------------
     def hyper_variable_names(self):
