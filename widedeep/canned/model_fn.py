@@ -16,6 +16,11 @@ One training step, as TF 2.15's `_dnn_linear_combined_model_fn_v2` builds it:
 With only one part, that part's optimizer counts the global step. The
 optimizers are resolved once per train() call (a callable is called once, as TF
 calls it once per graph) and restored from the checkpoint with their slots.
+
+Once the variables exist, supported configurations skip the tape: fast_step.py
+runs the model's forward and backward, and the common heads give their loss
+and dloss/dlogits directly (Head.loss_and_logits_gradient); other heads take
+their loss on the tape, which then differentiates it with respect to the logits.
 """
 
 import math
@@ -189,14 +194,21 @@ class CannedModel:
                 opt.build(vs)
 
         if fast is not None:
+            # The head's loss and dloss/dlogits without the tape too, when it has
+            # that form (the common heads with their default loss); else on the tape.
+            # (A head need not be a widedeep Head: create_estimator_spec suffices.)
+            direct_fn = getattr(self.head, "loss_and_logits_gradient", None)
+            direct = direct_fn(labels, logits, features) if direct_fn is not None else None
+            if direct is not None:
+                loss, g = direct
+                return self.head.train_estimator_spec(
+                    logits, loss, lambda: _apply(parts, fast[1](g)))
             tape.watch(logits)
 
         def train_op_fn(loss):
             def train_op():
                 if fast is not None:  # dloss/dlogits from the tape, the rest by hand
-                    found = fast[1](tape.gradient(loss, logits).numpy())
-                    for opt, vs in parts:
-                        opt.apply_gradients([(found.get(id(v)), v) for v in vs])
+                    _apply(parts, fast[1](tape.gradient(loss, logits).numpy()))
                     return
                 variables = [v for _, vs in parts for v in vs]
                 grads = iter(tape.gradient(loss, variables))
@@ -206,6 +218,13 @@ class CannedModel:
 
         return self.head.create_estimator_spec(features, mode, logits, labels=labels,
                                                train_op_fn=train_op_fn)
+
+
+def _apply(parts, grads):
+    """Each part's optimizer applies its variables' gradients from `grads`
+    ({id(variable): gradient}, as fast_step's backward returns them)."""
+    for opt, vs in parts:
+        opt.apply_gradients([(grads.get(id(v)), v) for v in vs])
 
 
 def _layers(dnn):

@@ -8,6 +8,12 @@ A head turns logits into (TF 2.15's tf.estimator heads):
   the default; 'sum'), plus any regularization losses;
 * predictions under TF's keys; export outputs per signature;
 * evaluation metrics, updated batch by batch.
+
+The common heads also give their training loss and its gradient with respect
+to the logits without the tape (`Head.loss_and_logits_gradient`): the canned
+model's tape-free step (widedeep/canned/fast_step.py) uses it. It evaluates
+the very expressions the loss's ops evaluate on the tape, forward and
+backward, so the values are the same bits.
 """
 
 import numpy as np
@@ -136,6 +142,36 @@ def reduce_loss(unweighted, weights, reduction):
     return tf.divide(total, np.float32(n))
 
 
+def reduce_loss_and_gradient(unweighted, weights, reduction):
+    """`reduce_loss` without the tape: (the loss, a float32 0-d array; d loss /
+    d unweighted, an array of unweighted's shape).
+
+    The expressions of reduce_loss's ops and, backwards, of their gradients:
+    the tape seeds a scalar target with 1, divide passes g / n, reduce_sum
+    broadcasts g to its input's shape and multiply passes g * weights.
+    """
+    loss = unweighted if weights is None else unweighted * weights
+    total = np.sum(loss, axis=tuple(range(loss.ndim)))  # reduce_sum's call: same order
+    g = total.dtype.type(1)
+    if reduction != Reduction.SUM:
+        n = np.float32(unweighted.size or 1)
+        total, g = total / n, g / n
+    g = np.full(loss.shape, g, total.dtype)  # reduce_sum's backward: g everywhere
+    return np.asarray(total), (g if weights is None else g * weights)
+
+
+# What makes a head's training loss. A subclass that overrides one of these (of
+# the class that gives the direct form) has another loss: it takes the tape.
+_LOSS_METHODS = ("loss", "create_estimator_spec", "_unweighted_loss_and_weights",
+                 "_element_loss", "_direct_element_loss")
+
+
+def _direct_form_holds(cls):
+    """Whether `cls`'s loss is the one its _direct_element_loss replays."""
+    owner = next(c for c in cls.__mro__ if "_direct_element_loss" in vars(c))
+    return all(getattr(cls, m, None) is getattr(owner, m, None) for m in _LOSS_METHODS)
+
+
 def class_strings(ids, vocabulary):
     """bytes labels of class ids: the vocabulary entry, or the id as a string."""
     ids = np.asarray(ids)
@@ -169,6 +205,12 @@ def vocabulary_ids(labels, vocabulary, head):
 
 class Head:
     """Common surface: name, logits_dimension, loss_reduction; the EstimatorSpec."""
+
+    _direct_form = False  # whether _direct_element_loss gives the loss: per class
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._direct_form = _direct_form_holds(cls)
 
     def _key(self, k):
         return f"{k}/{self._name}" if self._name else k
@@ -205,6 +247,38 @@ class Head:
             loss = tf.add(loss, tf.add_n(list(regularization_losses)))
         return loss
 
+    def _direct_element_loss(self, y, x):
+        """(per-example losses, backward) of the default loss on labels `y`
+        (as `_labels` gives them) and float32 logits `x`, without the tape;
+        backward(d loss / d per-example losses) returns d loss / d logits.
+        None: this head has no direct form."""
+        return None
+
+    def loss_and_logits_gradient(self, labels, logits, features=None):
+        """(the training loss as `loss` gives it, d loss / d logits as an
+        ndarray), computed without the tape, or None where there is no direct
+        form (a custom loss_fn, a head without one, a subclass that changes the
+        loss, non-float32 logits): then take `loss` on the tape. The same bits
+        as the tape's; the same errors for bad labels or weights."""
+        logits = self._check_logits(logits)
+        x = logits.numpy()
+        if (not self._direct_form or getattr(self, "_loss_fn", None) is not None
+                or x.dtype != np.float32):
+            return None
+        direct = self._direct_element_loss(self._labels(logits, labels), x)
+        if direct is None:
+            return None
+        unweighted, backward = direct
+        weights = example_weights(features, self._weight_column, logits, self._head_name())
+        loss, g = reduce_loss_and_gradient(unweighted, weights, self._loss_reduction)
+        return tf.constant(loss), backward(g)
+
+    def train_estimator_spec(self, logits, loss, train_op):
+        """The TRAIN EstimatorSpec of a computed loss and update; its
+        predictions are computed only if a hook fetches one."""
+        return EstimatorSpec(ModeKeys.TRAIN, loss=loss, train_op=train_op,
+                             predictions=LazyPredictions(lambda: self.predictions(logits)))
+
     def create_estimator_spec(self, features, mode, logits, labels=None, optimizer=None,
                               trainable_variables=None, train_op_fn=None, update_ops=None,
                               regularization_losses=None):
@@ -212,10 +286,7 @@ class Head:
         update (a callable the runtime runs), or `optimizer` minimizes the loss
         over `trainable_variables` with the step's tape."""
         logits = self._check_logits(logits)
-        if mode == ModeKeys.TRAIN:  # computed only if a hook fetches one
-            preds = LazyPredictions(lambda: self.predictions(logits))
-        else:
-            preds = self.predictions(logits)
+        preds = None if mode == ModeKeys.TRAIN else self.predictions(logits)
         if mode == ModeKeys.PREDICT:
             return EstimatorSpec(mode, predictions=preds,
                                  export_outputs=self.export_outputs(preds))
@@ -244,4 +315,4 @@ class Head:
             def train_op():
                 grads = tape.gradient(loss, variables)
                 optimizer.apply_gradients(zip(grads, variables))
-        return EstimatorSpec(mode, predictions=preds, loss=loss, train_op=train_op)
+        return self.train_estimator_spec(logits, loss, train_op)

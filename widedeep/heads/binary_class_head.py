@@ -1,6 +1,7 @@
 """`BinaryClassHead`: one logit per example, sigmoid cross entropy.
 
     loss        = sigmoid_cross_entropy(labels, logits) * weights, reduced
+                  (on the tape, or directly: base_head.Head.loss_and_logits_gradient)
     logistic    = sigmoid(logits)
     probabilities = softmax([0, logit])        class_ids = argmax([0, logit])
 """
@@ -28,6 +29,13 @@ from widedeep.heads.base_head import (
 )
 
 K, P = MetricKeys, PredictionKeys
+
+
+def sigmoid_cross_entropy_direct(y, x):
+    """sigmoid_cross_entropy_with_logits without the tape: the op's own forward
+    and backward functions (so its bits), the logits' gradient only."""
+    out, backward = tf.nn.sigmoid_cross_entropy_with_logits.primitive(y, x)
+    return out, lambda g: backward(g)[1]
 
 
 def check_vocabulary(label_vocabulary, n, head):
@@ -96,6 +104,9 @@ class BinaryClassHead(Head):
         else:
             loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits)
         return loss, example_weights(features, self._weight_column, logits, self._head_name())
+
+    def _direct_element_loss(self, y, x):
+        return sigmoid_cross_entropy_direct(y, x)
 
     def predictions(self, logits, keys=None):
         z = _np(logits).astype(np.float32)

@@ -1,6 +1,7 @@
 """`MultiClassHead`: n_classes logits, softmax cross entropy.
 
     loss = sparse_softmax_cross_entropy(labels, logits) * weights, reduced
+           (on the tape, or directly: base_head.Head.loss_and_logits_gradient)
     probabilities = softmax(logits)     class_ids = argmax(logits)
 """
 
@@ -61,6 +62,13 @@ class MultiClassHead(Head):
             loss = tf.expand_dims(tf.nn.sparse_softmax_cross_entropy_with_logits(
                 labels=y[:, 0], logits=logits), 1)
         return loss, example_weights(features, self._weight_column, logits, self._head_name())
+
+    def _direct_element_loss(self, y, x):
+        # expand_dims(sparse_softmax_cross_entropy_with_logits(y, x), 1) by the
+        # ops' own forward and backward functions (expand_dims': a reshape)
+        op = tf.nn.sparse_softmax_cross_entropy_with_logits.primitive
+        out, backward = op(y[:, 0], x)
+        return np.expand_dims(out, 1), lambda g: backward(g.reshape(out.shape))[1]
 
     def predictions(self, logits, keys=None):
         z = _np(logits).astype(np.float32)

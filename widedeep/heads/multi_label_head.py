@@ -1,7 +1,8 @@
 """`MultiLabelHead`: n_classes independent sigmoids.
 
     loss = mean over classes of sigmoid_cross_entropy(labels, logits), times
-           the example weight, reduced over the batch
+           the example weight, reduced over the batch (on the tape, or
+           directly: base_head.Head.loss_and_logits_gradient)
     probabilities = sigmoid(logits)
 """
 
@@ -26,7 +27,11 @@ from widedeep.heads.base_head import (
     labels_2d,
     vocabulary_ids,
 )
-from widedeep.heads.binary_class_head import check_thresholds, check_vocabulary
+from widedeep.heads.binary_class_head import (
+    check_thresholds,
+    check_vocabulary,
+    sigmoid_cross_entropy_direct,
+)
 
 K, P = MetricKeys, PredictionKeys
 
@@ -102,6 +107,13 @@ class MultiLabelHead(Head):
             loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
                 labels=y.astype(np.float32), logits=logits), axis=-1, keepdims=True)
         return loss, example_weights(features, self._weight_column, logits, self._head_name())
+
+    def _direct_element_loss(self, y, x):
+        # reduce_mean(sigmoid_cross_entropy(y, x), -1, keepdims) by the ops' own
+        # forward and backward functions
+        out, ce_backward = sigmoid_cross_entropy_direct(y.astype(np.float32), x)
+        mean, mean_backward = tf.reduce_mean.primitive(out, axis=-1, keepdims=True)
+        return mean, lambda g: ce_backward(mean_backward(g)[0])
 
     def predictions(self, logits, keys=None):
         z = _np(logits).astype(np.float32)

@@ -3,6 +3,8 @@
 cross entropy on labels in [0, 1], predictions sigmoid(logits)).
 
     loss = per-element loss [batch, label_dimension] * weights, reduced
+           (on the tape, or directly: base_head.Head.loss_and_logits_gradient;
+           not for the Poisson head)
 """
 
 import numpy as np
@@ -23,6 +25,7 @@ from widedeep.heads.base_head import (
     example_weights,
     labels_2d,
 )
+from widedeep.heads.binary_class_head import sigmoid_cross_entropy_direct
 
 K, P = MetricKeys, PredictionKeys
 
@@ -59,6 +62,12 @@ class RegressionHead(Head):
         loss = (self._loss_fn(labels=y, logits=logits) if self._loss_fn is not None
                 else self._element_loss(y, logits))
         return loss, example_weights(features, self._weight_column, logits, self._head_name())
+
+    def _direct_element_loss(self, y, x):
+        # square(subtract(x, y)) by the two ops' own forward and backward functions
+        d, d_backward = tf.subtract.primitive(x, y)
+        out, sq_backward = tf.square.primitive(d)
+        return out, lambda g: d_backward(sq_backward(g)[0])[0]
 
     def _predicted(self, logits):
         return logits if self._inverse_link_fn is None else self._inverse_link_fn(logits)
@@ -122,8 +131,15 @@ class LogisticRegressionHead(RegressionHead):
                  name=None):
         super().__init__(1, weight_column, loss_reduction, None, tf.sigmoid, name)
 
-    def _element_loss(self, y, logits):
+    def _check_labels(self, y):
         if y.size and (y.min() < 0 or y.max() > 1):
             raise ValueError(f"{self._head_name()}: Labels must be in range [0, 1]; got "
                              f"[{y.min()}, {y.max()}]")
+
+    def _element_loss(self, y, logits):
+        self._check_labels(y)
         return tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits)
+
+    def _direct_element_loss(self, y, x):
+        self._check_labels(y)
+        return sigmoid_cross_entropy_direct(y, x)
