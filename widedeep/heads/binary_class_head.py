@@ -113,12 +113,13 @@ class BinaryClassHead(Head):
         two = np.concatenate([np.zeros_like(z), z], axis=1)
         e = np.exp(two - two.max(axis=1, keepdims=True))
         ids = np.argmax(two, axis=1)[:, None].astype(np.int64)
-        all_ids = np.tile(np.arange(2, dtype=np.int32), (len(z), 1))
-        out = {P.LOGITS: z, P.LOGISTIC: _np(tf.sigmoid(tf.constant(z))),
+        all_ids = np.empty((len(z), 2), np.int32)
+        all_ids[:] = (0, 1)  # np.tile's rows, without its reshapes
+        names = class_strings(np.arange(2), self._label_vocabulary)  # one table, both keys
+        out = {P.LOGITS: z, P.LOGISTIC: tf.sigmoid.primitive(z)[0],  # the op, off the tape
                P.PROBABILITIES: (e / e.sum(axis=1, keepdims=True)).astype(np.float32),
-               P.CLASS_IDS: ids, P.CLASSES: class_strings(ids, self._label_vocabulary),
-               P.ALL_CLASS_IDS: all_ids,
-               P.ALL_CLASSES: class_strings(all_ids, self._label_vocabulary)}
+               P.CLASS_IDS: ids, P.CLASSES: names[ids],
+               P.ALL_CLASS_IDS: all_ids, P.ALL_CLASSES: names[all_ids]}
         return out if keys is None else {k: out[k] for k in keys}
 
     def export_outputs(self, predictions):
