@@ -56,25 +56,38 @@ def forward(cache, dnn, linear, layers):
             if ids is None:
                 return None
             wide.append((w, ids))
-    blocks, tables = [], []  # input layer blocks; (table, ids, first column) per embedding
+    # The input layer: (first column, block or one-hot ids) per column, written
+    # into one zeroed array (what concatenating the columns' blocks gives);
+    # (table, ids, first column) per embedding for the backward.
+    parts, tables, width = [], [], 0
     if dnn is not None:
-        layer, width = dnn.input_layer, 0
+        layer = dnn.input_layer
         for c in layer.columns:
+            if isinstance(c, (EmbeddingColumn, IndicatorColumn)):
+                ids = cache.single_ids(c.categorical_column)
+                if ids is None and isinstance(c, EmbeddingColumn):
+                    return None
             if isinstance(c, EmbeddingColumn):
                 table = layer.tables[c]
-                ids = cache.single_ids(c.categorical_column)
-                if ids is None:
-                    return None
-                block = table._value[ids]
                 tables.append((table, ids, width))
+                parts.append((width, table._value.take(ids, axis=0)))
+                width += table.shape[1]
+            elif isinstance(c, IndicatorColumn) and ids is not None:
+                parts.append((width, ids))  # a one-hot row each: a 1 at width + id
+                width += c.categorical_column.num_buckets
             else:
                 block = np.asarray(c.dense(cache, layer), np.float32)
-                block = block.reshape(len(block), -1)
-            blocks.append(block)
-            width += block.shape[1]
+                parts.append((width, block.reshape(len(block), -1)))
+                width += parts[-1][1].shape[1]
     logits, acts = None, []
     if dnn is not None:
-        net = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+        n = len(parts[0][1])
+        net = np.zeros((n, width), np.float32)
+        for start, p in parts:
+            if p.ndim == 1:
+                net[np.arange(n), start + p] = 1.0
+            else:
+                net[:, start:start + p.shape[1]] = p
         for i, (kernel, bias) in enumerate(layers):
             acts.append(net)
             net = gemm(net, kernel._value)
