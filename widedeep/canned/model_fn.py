@@ -143,12 +143,13 @@ class CannedModel:
         if store is None or not store.cache.get(("canned_made", id(self))):
             return None
         key = ("canned_fast", id(self))
-        if key not in store.cache:
-            store.cache[key] = fast_step.supported(self)
-        if not store.cache[key]:
+        if key not in store.cache:  # (supported, the DNN's [(kernel, bias)] or None)
+            ok = fast_step.supported(self)
+            store.cache[key] = ok, (_layers(dnn) if ok and dnn is not None else None)
+        ok, layers = store.cache[key]
+        if not ok:
             return None
-        return fast_step.forward(columns_input, dnn, linear,
-                                 _layers(dnn) if dnn is not None else None)
+        return fast_step.forward(columns_input, dnn, linear, layers)
 
     def model_fn(self, features, labels, mode, config=None):
         if not isinstance(features, dict):
