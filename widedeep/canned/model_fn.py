@@ -151,6 +151,20 @@ class CannedModel:
             return None
         return fast_step.forward(columns_input, dnn, linear, layers)
 
+    def _train_parts(self, store, dnn, linear):
+        """[(optimizer, its variables)]: the linear part's, then the dnn's trainable
+        ones; listed again only when the store's variables change."""
+        key = ("canned_train_parts", id(self))
+        cached = store.cache.get(key)
+        if cached is None or cached[0] != len(store.variables):
+            opts, parts = self._optimizers(store), []
+            if linear is not None:
+                parts.append((opts["linear"], linear.variables))
+            if dnn is not None:
+                parts.append((opts["dnn"], [v for v in dnn.variables if v.trainable]))
+            cached = store.cache[key] = len(store.variables), parts
+        return cached[1]
+
     def model_fn(self, features, labels, mode, config=None):
         if not isinstance(features, dict):
             raise ValueError(f"features should be a dictionary of `Tensor`s. Given type: "
@@ -181,12 +195,7 @@ class CannedModel:
             raise ValueError("TRAIN mode needs the GradientTape the Estimator opens; call "
                              "model_fn through Estimator.train")
         gs = tf.train.get_or_create_global_step()
-        opts, parts = self._optimizers(store), []
-        if linear is not None:
-            parts.append((opts["linear"], linear.variables))
-        if dnn is not None:
-            parts.append((opts["dnn"],
-                          [v for v in dnn.variables if v.trainable]))
+        parts = self._train_parts(store, dnn, linear)
         # The last part's optimizer counts the global step (the dnn's when present).
         parts[-1][0].iterations = gs
         if not store.cache.get(("canned_built", id(self))):  # slots in model.ckpt-0, as TF
