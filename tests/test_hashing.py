@@ -134,6 +134,20 @@ def test_fingerprint64_equals_twin_on_bytes(values):
     assert [int(g) for g in got] == [twin_fingerprint64(v) for v in values]
 
 
+def test_fingerprint64_equals_twin_at_every_length():
+    """Every length 0..300 (each branch, one to four 64-byte rounds and every
+    size of the last partial round), as bytes and as a unicode array with
+    2-, 3- and 4-byte UTF-8 characters."""
+    raw = bytes((i * 151 + 7) % 256 for i in range(300))
+    values = [raw[:n] for n in range(301)]
+    got = hashing.fingerprint64(np.array(values, dtype=object))
+    assert [int(g) for g in got] == [twin_fingerprint64(v) for v in values]
+    text = "".join("aé€😀"[i % 4] for i in range(100))
+    words = np.array([text[:n] for n in range(101)])
+    want = [twin_fingerprint64(str(w).encode("utf-8")) for w in words]
+    assert [int(g) for g in hashing.fingerprint64(words)] == want
+
+
 @given(st.lists(st.text(max_size=80), min_size=1, max_size=8))
 def test_fingerprint64_of_text_is_of_its_utf8(values):
     # NumPy unicode arrays cannot hold trailing NULs; compare what the array holds.

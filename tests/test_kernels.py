@@ -129,6 +129,17 @@ def test_sparse_combine_empty_and_zero_rows():
     np.testing.assert_array_equal(out, [[1.0, 2.0], [0.0, 0.0]])
 
 
+@given(entries(allow_empty=False), COMBINERS, st.data())
+def test_sparse_combine_grad_without_weights_grad(e, combiner, data):
+    """Constant weights: the same table gradient, and no weights' gradient."""
+    params, rows, ids, weights, n_rows = e
+    g = data.draw(hnp.arrays(params.dtype, (n_rows, params.shape[1]), elements=FLOATS))
+    values, gw = K.sparse_combine_grad(g, params, rows, ids, weights, combiner, False)
+    want, _ = K.sparse_combine_grad(g, params, rows, ids, weights, combiner)
+    np.testing.assert_array_equal(values, want)
+    assert gw.shape == (0,) and gw.dtype == params.dtype
+
+
 def test_sparse_combine_rejects_bad_ids():
     params = np.zeros((3, 2), np.float32)
     with pytest.raises(ValueError, match=r"ids must be in \[0, 3\)"):
@@ -137,6 +148,13 @@ def test_sparse_combine_rejects_bad_ids():
         K.sparse_combine(params, np.array([1]), np.array([0]), np.ones(1, np.float32), 1, "sum")
     with pytest.raises(ValueError, match="one entry each"):
         K.sparse_combine(params, np.array([0]), np.array([0, 1]), np.ones(1), 1, "sum")
+    g = np.zeros((2, 2), np.float32)
+    with pytest.raises(ValueError, match=r"ids must be in \[0, 3\), got range \[-1, 2\]"):
+        K.sparse_combine_grad(g, params, np.array([0, 1]), np.array([2, -1]),
+                              np.ones(2, np.float32), "mean", False)
+    with pytest.raises(ValueError, match=r"rows must be in \[0, 2\), got range \[0, 2\]"):
+        K.sparse_combine_grad(g, params, np.array([0, 2]), np.array([0, 1]),
+                              np.ones(2, np.float32), "sqrtn")
 
 
 # --- scatter ----------------------------------------------------------------------------

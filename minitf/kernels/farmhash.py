@@ -9,6 +9,22 @@ array hashes in one compiled loop.
 All arithmetic is on uint64 and wraps modulo 2^64, as in C. Every constant and
 shift amount is a np.uint64: Numba would otherwise mix in int64 and fall back
 to float64.
+
+Compile time (a cold Numba cache) is most of what these kernels cost a short
+run, so the helpers are shaped for it:
+- The helpers with many call sites (`_f64`, `_f32`, `_rot`) are compiled once
+  and left to LLVM to inline: Numba's ``inline="always"`` copies and retypes a
+  callee's IR at every call site (the ucs4 kernel took 3.7 s to compile with
+  every helper so). Helpers with one call site (the `_len*`) or a few small
+  ones are inlined by Numba, which saves a compile each (and made short
+  strings hash twice as fast: LLVM did not inline them).
+- Numba compiles a callee once per argument type, and a Python int constant
+  is typed as its own Literal[int]. So rotations take np.uint64 amounts, and a
+  start `s` that may be the constant 0 (`fingerprint64_ucs4` passes it, so its
+  `_hash64` compiles for s = 0, which LLVM folds) reaches `_f64` and `_f32` as
+  ``s + 0``, an int64.
+- The kernels take their outputs allocated: an allocation inside a kernel
+  compiles NumPy's allocator for its dtype (about 0.1 s each).
 """
 
 import numpy as np
@@ -21,9 +37,10 @@ K_MUL = np.uint64(0xC6A4A7935BD1E995)  # FingerprintCat64's multiplier
 U = np.uint64
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _rot(v, s):
-    return (v >> U(s)) | (v << U(64 - s))
+    """v rotated right by s (a np.uint64 in 1..63)."""
+    return (v >> s) | (v << (U(64) - s))
 
 
 @njit(cache=True, inline="always")
@@ -31,7 +48,7 @@ def _mix(v):  # ShiftMix
     return v ^ (v >> U(47))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _f64(b, p):
     """The 8 bytes at b[p:] as a little-endian uint64."""
     r = U(0)
@@ -40,7 +57,7 @@ def _f64(b, p):
     return r
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _f32(b, p):
     r = U(0)
     for i in range(4):
@@ -57,16 +74,16 @@ def _len16(u, v, mul):
     return b * mul
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _len0to16(b, s, n):
     if n >= 8:
         mul = K2 + U(n) * U(2)
-        a = _f64(b, s) + K2
+        a = _f64(b, s + 0) + K2
         c = _f64(b, s + n - 8)
-        return _len16(_rot(c, 37) * mul + a, (_rot(a, 25) + c) * mul, mul)
+        return _len16(_rot(c, U(37)) * mul + a, (_rot(a, U(25)) + c) * mul, mul)
     if n >= 4:
         mul = K2 + U(n) * U(2)
-        return _len16(U(n) + (_f32(b, s) << U(3)), _f32(b, s + n - 4), mul)
+        return _len16(U(n) + (_f32(b, s + 0) << U(3)), _f32(b, s + n - 4), mul)
     if n > 0:
         y = (U(b[s]) + (U(b[s + (n >> 1)]) << U(8))) & U(0xFFFFFFFF)
         z = (U(n) + (U(b[s + n - 1]) << U(2))) & U(0xFFFFFFFF)
@@ -74,42 +91,45 @@ def _len0to16(b, s, n):
     return K2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _len17to32(b, s, n):
     mul = K2 + U(n) * U(2)
-    a = _f64(b, s) * K1
+    a = _f64(b, s + 0) * K1
     c0 = _f64(b, s + 8)
     c = _f64(b, s + n - 8) * mul
     d = _f64(b, s + n - 16) * K2
-    return _len16(_rot(a + c0, 43) + _rot(c, 30) + d, a + _rot(c0 + K2, 18) + c, mul)
+    return _len16(_rot(a + c0, U(43)) + _rot(c, U(30)) + d,
+                  a + _rot(c0 + K2, U(18)) + c, mul)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _len33to64(b, s, n):
     mul = K2 + U(n) * U(2)
-    a = _f64(b, s) * K2
+    a = _f64(b, s + 0) * K2
     c0 = _f64(b, s + 8)
     c = _f64(b, s + n - 8) * mul
     d = _f64(b, s + n - 16) * K2
-    y = _rot(a + c0, 43) + _rot(c, 30) + d
-    z = _len16(y, a + _rot(c0 + K2, 18) + c, mul)
+    y = _rot(a + c0, U(43)) + _rot(c, U(30)) + d
+    z = _len16(y, a + _rot(c0 + K2, U(18)) + c, mul)
     e = _f64(b, s + 16) * mul
     f = _f64(b, s + 24)
     g = (y + _f64(b, s + n - 32)) * mul
     h = (z + _f64(b, s + n - 24)) * mul
-    return _len16(_rot(e + f, 43) + _rot(g, 30) + h, e + _rot(f + a, 18) + g, mul)
+    return _len16(_rot(e + f, U(43)) + _rot(g, U(30)) + h,
+                  e + _rot(f + a, U(18)) + g, mul)
 
 
 @njit(cache=True, inline="always")
 def _weak32(b, p, a, c):
-    """WeakHashLen32WithSeeds over the 32 bytes at b[p:] and seeds a, c."""
+    """WeakHashLen32WithSeeds over the 32 bytes at b[p:] and seeds a, c.
+    (Inlined by Numba: as a call, the long-string loop ran 30% slower.)"""
     w, x, y, z = _f64(b, p), _f64(b, p + 8), _f64(b, p + 16), _f64(b, p + 24)
     a += w
-    c = _rot(c + a + z, 21)
+    c = _rot(c + a + z, U(21))
     t = a
     a += x
     a += y
-    c += _rot(a, 44)
+    c += _rot(a, U(44))
     return a + z, c + t
 
 
@@ -127,45 +147,47 @@ def _hash64(b, s, n):
     y = seed * K1 + U(113)
     z = _mix(y * K2 + U(113)) * K2
     v0, v1, w0, w1 = U(0), U(0), U(0), U(0)
-    x = x * K2 + _f64(b, s)
+    x = x * K2 + _f64(b, s + 0)
     end = s + ((n - 1) // 64) * 64
     last64 = end + ((n - 1) & 63) - 63
-    p = s
-    while True:  # 64 bytes per round; the last 1..64 bytes are done after
-        x = _rot(x + y + v0 + _f64(b, p + 8), 37) * K1
-        y = _rot(y + v1 + _f64(b, p + 48), 42) * K1
-        x ^= w1
-        y += v0 + _f64(b, p + 40)
-        z = _rot(z + w0, 33) * K1
-        v0, v1 = _weak32(b, p, v1 * K1, x + w0)
+    # 64 bytes per round. The last round reads the last 64 bytes (overlapping
+    # the one before) with other multipliers: farmhash writes it out after the
+    # loop; one loop body for both halves the code to compile (x ^= w1 * 1 is
+    # x ^= w1).
+    p = s + 0
+    mul, nine, last = K1, U(1), False
+    while True:
+        x = _rot(x + y + v0 + _f64(b, p + 8), U(37)) * mul
+        y = _rot(y + v1 + _f64(b, p + 48), U(42)) * mul
+        x ^= w1 * nine
+        y += v0 * nine + _f64(b, p + 40)
+        z = _rot(z + w0, U(33)) * mul
+        v0, v1 = _weak32(b, p, v1 * mul, x + w0)
         w0, w1 = _weak32(b, p + 32, z + w1, y + _f64(b, p + 16))
         x, z = z, x
+        if last:
+            break
         p += 64
         if p == end:
-            break
-    mul = K1 + ((z & U(0xFF)) << U(1))
-    p = last64
-    w0 += U((n - 1) & 63)
-    v0 += w0
-    w0 += v0
-    x = _rot(x + y + v0 + _f64(b, p + 8), 37) * mul
-    y = _rot(y + v1 + _f64(b, p + 48), 42) * mul
-    x ^= w1 * U(9)
-    y += v0 * U(9) + _f64(b, p + 40)
-    z = _rot(z + w0, 33) * mul
-    v0, v1 = _weak32(b, p, v1 * mul, x + w0)
-    w0, w1 = _weak32(b, p + 32, z + w1, y + _f64(b, p + 16))
-    x, z = z, x
+            mul, nine, last = K1 + ((z & U(0xFF)) << U(1)), U(9), True
+            p = last64
+            w0 += U((n - 1) & 63)
+            v0 += w0
+            w0 += v0
     return _len16(_len16(v0, w0, mul) + _mix(y) * K0 + z, _len16(v1, w1, mul) + x, mul)
 
 
 @njit(cache=True)
-def fingerprint64(buf, offsets):
-    """Fingerprint64 of each string ``buf[offsets[i]:offsets[i + 1]]``."""
-    n = len(offsets) - 1
-    out = np.empty(n, np.uint64)
-    for i in range(n):
+def _fingerprint64(buf, offsets, out):
+    for i in range(len(out)):
         out[i] = _hash64(buf, offsets[i], offsets[i + 1] - offsets[i])
+
+
+def fingerprint64(buf, offsets):
+    """Fingerprint64 of each string ``buf[offsets[i]:offsets[i + 1]]`` (buf
+    uint8, offsets int64)."""
+    out = np.empty(len(offsets) - 1, np.uint64)
+    _fingerprint64(buf, offsets, out)
     return out
 
 
@@ -202,21 +224,25 @@ def _utf8_row(codes, i, buf, m):
 
 
 @njit(cache=True)
+def _fingerprint64_ucs4(codes, out):
+    # (a buffer allocated here, not passed in: long strings hash 8% faster so)
+    buf = np.empty(4 * codes.shape[1] + 8, np.uint8)
+    for i in range(len(out)):
+        m = _utf8_row(codes, i, buf, 0)
+        if m < 0:
+            return False
+        out[i] = _hash64(buf, 0, m)
+    return True
+
+
 def fingerprint64_ucs4(codes):
     """(ok, Fingerprint64 of each row's UTF-8 bytes) of `codes` (uint32 [n,
     width]: a NumPy unicode array's code points, NUL-padded; a string ends at
     its last non-NUL). Each row is encoded into a small buffer and hashed, so a
     batch of strings hashes in one call with no byte array built (encoding in
     Python was the slow part). ok is False for a code point beyond U+10FFFF."""
-    n, width = codes.shape
-    buf = np.empty(4 * width + 8, np.uint8)
-    out = np.empty(n, np.uint64)
-    for i in range(n):
-        m = _utf8_row(codes, i, buf, 0)
-        if m < 0:
-            return False, out
-        out[i] = _hash64(buf, 0, m)
-    return True, out
+    out = np.empty(len(codes), np.uint64)
+    return _fingerprint64_ucs4(codes, out), out
 
 
 @njit(cache=True, inline="always")
@@ -229,9 +255,13 @@ def _cat(fp1, fp2):
 
 
 @njit(cache=True)
+def _fingerprint_cat64(a, b, out):
+    for i in range(len(out)):
+        out[i] = _cat(a[i], b[i])
+
+
 def fingerprint_cat64(a, b):
     """TF's FingerprintCat64(a[i], b[i]) for each i (uint64 arrays)."""
     out = np.empty(len(a), np.uint64)
-    for i in range(len(a)):
-        out[i] = _cat(a[i], b[i])
+    _fingerprint_cat64(a, b, out)
     return out

@@ -21,12 +21,16 @@ def _scatter_add(table, ids, values):
             table[i, j] += values[k, j]
 
 
+# The kernels get their arrays allocated: an allocation inside a kernel compiles
+# NumPy's allocator for its dtype and rank (up to 0.1 s each with a cold Numba
+# cache), and costs no less per call there.
 @njit(cache=True)
-def _first_slots_direct(ids, n_table):
+def _slots_direct(ids, where, slot):
     """slot[k] = index of ids[k] among the distinct ids (first-appearance order),
-    using a lookup array over the table's rows (cheap when the table is small)."""
-    where = np.full(n_table, -1, np.int64)
-    slot = np.empty(len(ids), np.int64)
+    using a lookup array `where` [n_table] over the table's rows (cheap when the
+    table is small); returns the number of distinct ids."""
+    for i in range(len(where)):  # (np.full takes 1 us a call in Python)
+        where[i] = -1
     n_uniq = 0
     for k in range(len(ids)):
         i = ids[k]
@@ -34,22 +38,18 @@ def _first_slots_direct(ids, n_table):
             where[i] = n_uniq
             n_uniq += 1
         slot[k] = where[i]
-    return slot, n_uniq
+    return n_uniq
 
 
 @njit(cache=True)
-def _first_slots_hashed(ids):
-    """The same as `_first_slots_direct` with an open-addressing hash table of
-    twice the ids' count (for ids from a huge table): Fibonacci hashing, linear
-    probing."""
+def _slots_hashed(ids, bits, keys, where, slot):
+    """The same as `_slots_direct` with an open-addressing hash table of 2^bits
+    entries (`keys`, `where`), at least twice the ids' count (for ids from a
+    huge table): Fibonacci hashing, linear probing."""
+    for i in range(len(where)):
+        where[i] = -1
     n = len(ids)
-    bits = 1
-    while (1 << bits) < 2 * n:
-        bits += 1
     mask = (1 << bits) - 1
-    keys = np.empty(1 << bits, np.int64)
-    where = np.full(1 << bits, -1, np.int64)
-    slot = np.empty(n, np.int64)
     n_uniq = 0
     for k in range(n):
         key = ids[k]
@@ -61,20 +61,18 @@ def _first_slots_hashed(ids):
             where[h] = n_uniq
             n_uniq += 1
         slot[k] = where[h]
-    return slot, n_uniq
+    return n_uniq
 
 
 @njit(cache=True)
-def _dedup_sum(ids, values, slot, n_uniq):
+def _dedup_sum(ids, values, slot, uniq, out):
+    """uniq[s] and out[s] (zeros [n_uniq, d]): the id and the summed rows of slot s."""
     d = values.shape[1]
-    uniq = np.empty(n_uniq, ids.dtype)
-    out = np.zeros((n_uniq, d), values.dtype)
     for k in range(len(ids)):
         s = slot[k]
         uniq[s] = ids[k]
         for j in range(d):
             out[s, j] += values[k, j]
-    return uniq, out
 
 
 def _rows2d(a, n):
@@ -104,6 +102,22 @@ def scatter_add(table, ids, values):
     return table
 
 
+def _first_slots_direct(ids, n_table):
+    """(slot, n_uniq) of `_slots_direct` (ids int64 in [0, n_table))."""
+    slot = np.empty(len(ids), np.int64)
+    return slot, _slots_direct(ids, np.empty(n_table, np.int64), slot)
+
+
+def _first_slots_hashed(ids):
+    """(slot, n_uniq) of `_slots_hashed` (ids int64)."""
+    bits = 1
+    while (1 << bits) < 2 * len(ids):
+        bits += 1
+    slot = np.empty(len(ids), np.int64)
+    return slot, _slots_hashed(ids, bits, np.empty(1 << bits, np.int64),
+                               np.empty(1 << bits, np.int64), slot)
+
+
 def unique_slots(ids):
     """``tf.unique``: ``(slot, n_unique)`` with ``slot[k]`` the position of ``ids[k]``
     among the distinct ids in order of first appearance."""
@@ -125,5 +139,8 @@ def dedup_sum(ids, values):
     if values.shape[:1] != ids.shape:
         raise ValueError(f"dedup_sum: values have {values.shape[:1]} rows, ids {ids.shape}")
     slot, n_uniq = unique_slots(ids)
-    uniq, out = _dedup_sum(ids, _rows2d(values, len(ids)), slot, n_uniq)
+    rows = _rows2d(values, len(ids))
+    uniq = np.empty(n_uniq, ids.dtype)
+    out = np.zeros((n_uniq, rows.shape[1]), values.dtype)
+    _dedup_sum(ids, rows, slot, uniq, out)
     return uniq, out.reshape((n_uniq,) + values.shape[1:])
