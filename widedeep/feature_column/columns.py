@@ -377,9 +377,11 @@ class _VocabularyLookup:
         values, ids, found, missing = self._search(x)
         if missing or not len(ids):
             return None
-        if self.num_oov_buckets and not found.all():
-            ids = self._lookup(values)
-        return _in_range(ids, self.num_buckets)
+        if found.all():  # vocabulary positions: all in range
+            return ids
+        if self.num_oov_buckets:  # the misses go to the OOV buckets: all in range
+            return self._lookup(values)
+        return ids if 0 <= self.default_value < self.num_buckets else None
 
 
 class VocabularyListCategoricalColumn(_VocabularyLookup, CategoricalColumn,
