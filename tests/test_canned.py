@@ -27,6 +27,7 @@ from widedeep.canned.model_fn import CannedModel
 from widedeep.datasets import census_columns, load_adult
 from widedeep.estimator import RunConfig
 from widedeep.heads import MultiLabelHead
+from widedeep.models import DNNModel
 
 FIX = np.load("tests/reference/fixtures/canned.npz")
 BATCH = 256
@@ -493,9 +494,9 @@ def test_fast_step_equals_the_tape(tmp_path, monkeypatch, combiner):
 
 
 def test_fast_forward_serves_evaluate_and_predict(tmp_path, monkeypatch):
-    """After the first batch of an evaluate or predict call (which makes the
-    variables), the batches take fast_step's forward; metrics and predictions
-    are the same bits as through the generic layers."""
+    """Every batch of an evaluate or predict call, the first too (the DNN's
+    layers are made before it), takes fast_step's forward; metrics and
+    predictions are the same bits as through the generic layers."""
     from widedeep.canned import fast_step
     wide, deep = census_columns()
     f, y = load_adult("test")
@@ -515,8 +516,13 @@ def test_fast_forward_serves_evaluate_and_predict(tmp_path, monkeypatch):
     real_forward = fast_step.forward
     monkeypatch.setattr(fast_step, "forward",
                         lambda *a: calls.append(real_forward(*a)) or calls[-1])
+    generic = []
+    real_call = DNNModel.__call__
+    monkeypatch.setattr(DNNModel, "__call__",
+                        lambda self, *a, **k: generic.append(1) or real_call(self, *a, **k))
     fast_metrics, fast_preds = run(True)
-    assert len(calls) >= 8 and all(c is not None for c in calls)  # 4 + 4 batches, or more
+    assert len(calls) == 10 and all(c is not None for c in calls)  # 5 + 5 batches
+    assert not generic
     tape_metrics, tape_preds = run(False)
     assert sorted(fast_metrics) == sorted(tape_metrics)
     for k in tape_metrics:
@@ -525,3 +531,35 @@ def test_fast_forward_serves_evaluate_and_predict(tmp_path, monkeypatch):
     for a, b in zip(fast_preds, tape_preds):
         for k in b:
             np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_dnn_build_makes_what_the_first_call_makes():
+    """DNNModel.build (evaluate and predict make the layers before their first
+    batch) gives the variables, shapes and initial values of a first call,
+    for every dense column kind."""
+    from widedeep.variables import VariableStore, store_scope
+    age = fc.numeric_column("age")
+    color = fc.categorical_column_with_vocabulary_list("color", ["r", "g", "b"])
+    tag = fc.categorical_column_with_hash_bucket("tag", 7)
+    size = fc.categorical_column_with_hash_bucket("size", 3)
+    shared = fc.shared_embeddings([color, size], dimension=3)
+    columns = [age, fc.numeric_column("xy", shape=(2, 3)), fc.bucketized_column(age, [30, 50]),
+               fc.indicator_column(color), fc.embedding_column(tag, 4), *shared]
+    features = {"age": np.array([[25.0], [61.0]], np.float32),
+                "xy": np.ones((2, 2, 3), np.float32), "color": np.array([["g"], ["b"]]),
+                "tag": np.array([["a"], ["b"]]), "size": np.array([["s"], ["m"]])}
+
+    def variables(build):
+        tf.random.set_seed(3)
+        store = VariableStore()
+        with store_scope(store):
+            dnn = DNNModel(1, [5, 4], columns)
+            if build:
+                dnn.build()
+            dnn(features)  # finds the built variables (or makes them)
+        return store.variables
+
+    built, called = variables(True), variables(False)
+    assert list(built) == list(called)  # the same names, made in the same order
+    for name in called:
+        np.testing.assert_array_equal(built[name].numpy(), called[name].numpy(), err_msg=name)

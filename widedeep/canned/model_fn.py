@@ -137,11 +137,21 @@ class CannedModel:
             store.cache[key] = opts
         return opts
 
-    def _fast_forward(self, store, columns_input, dnn, linear):
+    def _fast_forward(self, store, columns_input, dnn, linear, training):
         """fast_step.forward for this batch, or None: not supported, or the
-        variables are not made yet (the generic path makes them on the first batch)."""
-        if store is None or not store.cache.get(("canned_made", id(self))):
+        variables are not made yet. Training makes them on its first batch, by
+        the generic path; evaluate and predict make the DNN's layers first
+        (DNNModel.build: the linear part and the embeddings exist with the
+        model), so that their first batch, too, takes the fast path."""
+        if store is None:
             return None
+        made = ("canned_made", id(self))
+        if not store.cache.get(made):
+            if training or not fast_step.supported(self):
+                return None
+            if dnn is not None:
+                dnn.build()
+            store.cache[made] = True
         key = ("canned_fast", id(self))
         if key not in store.cache:  # (supported, the DNN's [(kernel, bias)] or None)
             ok = fast_step.supported(self)
@@ -176,7 +186,7 @@ class CannedModel:
         # One transform cache for both parts: a column both use (occupation in the
         # census model) is transformed once per batch.
         columns_input = TransformCache(features)
-        fast = self._fast_forward(store, columns_input, dnn, linear)
+        fast = self._fast_forward(store, columns_input, dnn, linear, training)
         if fast is not None:  # the model without the tape (fast_step.py); the head on it
             logits = tf.constant(fast[0])
         else:

@@ -10,6 +10,8 @@
 Kernels start Glorot-uniform, biases zero, as tf.keras Dense in the canned DNN.
 """
 
+import math
+
 import minitf as tf
 from minitf import initializers
 from widedeep.feature_column import DenseFeatures
@@ -58,11 +60,26 @@ class DNNModel:
         self.input_layer = DenseFeatures(feature_columns, name="input_layer",
                                          scope=f"{scope}/input_from_feature_columns")
 
-    def _dense(self, net, name, units):
-        kernel = get_variable(f"{self.scope}/{name}/kernel", (int(net.shape[1]), units),
+    def _layer(self, name, inputs, units):
+        """(kernel, bias) of layer `name`, made (or restored) on first use."""
+        kernel = get_variable(f"{self.scope}/{name}/kernel", (int(inputs), units),
                               initializer=initializers.GlorotUniform())
-        bias = get_variable(f"{self.scope}/{name}/bias", (units,))
+        return kernel, get_variable(f"{self.scope}/{name}/bias", (units,))
+
+    def _dense(self, net, name, units):
+        kernel, bias = self._layer(name, net.shape[1], units)
         return tf.nn.bias_add(tf.matmul(net, kernel), bias)
+
+    def build(self):
+        """Makes the hidden and logits layers' kernels and biases, in the order
+        (and so with the initial values) the first call makes them, without a
+        batch: the input layer's width is its columns' sizes summed. (Not the
+        batch-norm variables, which only a call makes.)"""
+        width = sum(math.prod(c.variable_shape) for c in self.input_layer.columns)
+        for i, units in enumerate(self.hidden_units):
+            self._layer(f"hiddenlayer_{i}", width, units)
+            width = units
+        self._layer("logits", width, self.units)
 
     def __call__(self, features, training=False):
         net = self.input_layer(features)
