@@ -169,3 +169,17 @@ def test_live_heads_equal_tf(name, seed, sizes):
         tol = 1e-4 if k.split("/")[0] in AUC_KEYS else 1e-5
         np.testing.assert_allclose(om[k].result(), tm[k].result().numpy(), rtol=tol,
                                    atol=tol, err_msg=k)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-200, 200, width=32) | st.sampled_from([0.0, -0.0, float("nan")]),
+                min_size=1, max_size=40))
+def test_binary_probabilities_are_softmax_of_zero_and_the_logit(values):
+    """predictions() takes softmax([0, z])'s max and sum as maximum(0, z) and
+    e0 + e1: the same bits as the axis-1 reductions."""
+    z = np.array(values, np.float32)[:, None]
+    two = np.concatenate([np.zeros_like(z), z], axis=1)
+    e = np.exp(two - two.max(axis=1, keepdims=True))
+    want = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+    got = H.BinaryClassHead().predictions(z)["probabilities"]
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))

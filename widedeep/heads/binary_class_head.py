@@ -111,13 +111,16 @@ class BinaryClassHead(Head):
     def predictions(self, logits, keys=None):
         z = _np(logits).astype(np.float32)
         two = np.concatenate([np.zeros_like(z), z], axis=1)
-        e = np.exp(two - two.max(axis=1, keepdims=True))
+        # softmax([0, z]): the max and the sum over the two columns are
+        # maximum(0, z) and e0 + e1, what the axis-1 reductions compute, in
+        # one call each
+        e = np.exp(two - np.maximum(two[:, :1], z))
         ids = np.argmax(two, axis=1)[:, None].astype(np.int64)
         all_ids = np.empty((len(z), 2), np.int32)
         all_ids[:] = (0, 1)  # np.tile's rows, without its reshapes
         names = class_strings(np.arange(2), self._label_vocabulary)  # one table, both keys
         out = {P.LOGITS: z, P.LOGISTIC: tf.sigmoid.primitive(z)[0],  # the op, off the tape
-               P.PROBABILITIES: (e / e.sum(axis=1, keepdims=True)).astype(np.float32),
+               P.PROBABILITIES: (e / (e[:, :1] + e[:, 1:])).astype(np.float32),
                P.CLASS_IDS: ids, P.CLASSES: names[ids],
                P.ALL_CLASS_IDS: all_ids, P.ALL_CLASSES: names[all_ids]}
         return out if keys is None else {k: out[k] for k in keys}
