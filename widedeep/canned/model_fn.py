@@ -145,21 +145,16 @@ class CannedModel:
         model), so that their first batch, too, takes the fast path."""
         if store is None:
             return None
-        made = ("canned_made", id(self))
-        if not store.cache.get(made):
-            if training or not fast_step.supported(self):
-                return None
-            if dnn is not None:
-                dnn.build()
-            store.cache[made] = True
-        key = ("canned_fast", id(self))
-        if key not in store.cache:  # (supported, the DNN's [(kernel, bias)] or None)
-            ok = fast_step.supported(self)
-            store.cache[key] = ok, (_layers(dnn) if ok and dnn is not None else None)
-        ok, layers = store.cache[key]
-        if not ok:
+        key, made = ("canned_fast", id(self)), ("canned_made", id(self))
+        if key not in store.cache:
+            store.cache[key] = fast_step.supported(self)
+        if not store.cache[key] or (training and not store.cache.get(made)):
             return None
-        return fast_step.forward(columns_input, dnn, linear, layers)
+        layers = ("canned_layers", id(self))  # the DNN's [(kernel, bias)], made or found
+        if layers not in store.cache:
+            store.cache[layers] = dnn.build() if dnn is not None else None
+            store.cache[made] = True
+        return fast_step.forward(columns_input, dnn, linear, store.cache[layers])
 
     def _train_parts(self, store, dnn, linear):
         """[(optimizer, its variables)]: the linear part's, then the dnn's trainable
@@ -245,14 +240,6 @@ def _apply(parts, grads):
     ({id(variable): gradient}, as fast_step's backward returns them)."""
     for opt, vs in parts:
         opt.apply_gradients([(grads.get(id(v)), v) for v in vs])
-
-
-def _layers(dnn):
-    """[(kernel, bias)] of the DNN's hidden and logits layers, from the store."""
-    from widedeep.variables import current_store
-    v = current_store().variables
-    names = [f"hiddenlayer_{i}" for i in range(len(dnn.hidden_units))] + ["logits"]
-    return [(v[f"{dnn.scope}/{n}/kernel"], v[f"{dnn.scope}/{n}/bias"]) for n in names]
 
 
 def _check_optimizer_arg(opt, name):

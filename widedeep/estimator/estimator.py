@@ -276,16 +276,16 @@ class Estimator:
             return (_split(e, mode) for e in result)
         return iter([_split(result, mode)])
 
-    def _store(self, checkpoint_path, with_warm_start=False, training=False):
-        """(store, global step) restored from `checkpoint_path`. Evaluate and
-        predict read the optimizers' state (under 'training/') only if a model_fn
-        asks for it (checkpoint.Deferred)."""
+    def _store(self, checkpoint_path, training=False):
+        """(store, global step) restored from `checkpoint_path`; training without
+        a checkpoint warm-starts. Evaluate and predict read the optimizers' state
+        (under 'training/') only if a model_fn asks for it (checkpoint.Deferred)."""
         restore, source = {}, None
         if checkpoint_path is not None:
             restore = ckpt.read(checkpoint_path, defer=None if training else f"{OPT_SCOPE}/")
             source = checkpoint_path
         warm = None
-        if with_warm_start and self._warm_start is not None and checkpoint_path is None:
+        if training and self._warm_start is not None and checkpoint_path is None:
             warm = _load_warm_start(self._warm_start)
         store = VariableStore(restore, warm, source)
         gs = store.get_variable("global_step", (), "int64", trainable=False)
@@ -340,7 +340,7 @@ class Estimator:
             start = int(ckpt.read(latest, ["global_step"])["global_step"]) if latest else 0
             hooks.append(ProgressBarHook(max_steps or (start + steps if steps else None)))
         self._seed()
-        store, gs = self._store(latest, with_warm_start=True, training=True)
+        store, gs = self._store(latest, training=True)
         with store_scope(store), _global_step_scope(gs), adaptive_threads(), \
                 shared_state(store.optimizer_seen):
             loss = self._train_loop(input_fn, hooks, list(saving_listeners or []), store, gs,

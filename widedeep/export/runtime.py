@@ -348,17 +348,14 @@ def model_arrays(canned, store):
             isinstance(c, (EmbeddingColumn, SharedEmbeddingColumn)) and c.max_norm is not None
             for c in dnn.input_layer.columns)):
         return None
-    v = store.variables
     lin = None if linear is None else (
         [(c, linear.weights[c].numpy()) for c in linear.columns], linear.bias.numpy(),
         linear.sparse_combiner)
     deep = None
     if dnn is not None:
-        layer = [(v[f"{dnn.scope}/hiddenlayer_{i}/kernel"].numpy(),
-                  v[f"{dnn.scope}/hiddenlayer_{i}/bias"].numpy())
-                 for i in range(len(dnn.hidden_units))]
+        with store_scope(store):  # the model_fn made them: found, not made
+            *hidden, logits = [(k.numpy(), b.numpy()) for k, b in dnn.build()]
         deep = (dnn.input_layer.columns,
-                {c: t.numpy() for c, t in dnn.input_layer.tables.items()}, layer,
-                (v[f"{dnn.scope}/logits/kernel"].numpy(), v[f"{dnn.scope}/logits/bias"].numpy()),
+                {c: t.numpy() for c, t in dnn.input_layer.tables.items()}, hidden, logits,
                 dnn.activation)
     return lin, deep, canned.head

@@ -71,15 +71,17 @@ class DNNModel:
         return tf.nn.bias_add(tf.matmul(net, kernel), bias)
 
     def build(self):
-        """Makes the hidden and logits layers' kernels and biases, in the order
-        (and so with the initial values) the first call makes them, without a
-        batch: the input layer's width is its columns' sizes summed. (Not the
-        batch-norm variables, which only a call makes.)"""
-        width = sum(math.prod(c.variable_shape) for c in self.input_layer.columns)
+        """[(kernel, bias)] of the hidden and logits layers, made now if they
+        are not yet, in the order (and so with the initial values) the first
+        call makes them, without a batch: the input layer's width is its
+        columns' sizes summed. (Not the batch-norm variables, which only a call
+        makes.)"""
+        width, layers = sum(math.prod(c.variable_shape) for c in self.input_layer.columns), []
         for i, units in enumerate(self.hidden_units):
-            self._layer(f"hiddenlayer_{i}", width, units)
+            layers.append(self._layer(f"hiddenlayer_{i}", width, units))
             width = units
-        self._layer("logits", width, self.units)
+        layers.append(self._layer("logits", width, self.units))
+        return layers
 
     def __call__(self, features, training=False):
         net = self.input_layer(features)
