@@ -229,6 +229,54 @@ def test_predict_single_batch_keys_and_errors(tmp_path):
         list(flat.predict(lambda: {"x": X[:2]}, predict_keys=["a"]))
 
 
+def test_predict_runs_the_caller_and_model_fn_hooks(tmp_path):
+    """TF's predict runs the caller's hooks and the spec's prediction_hooks:
+    begin, after_create_session, before_run / after_run per batch (fetching the
+    step's predictions), end; a stop request ends predict after that batch."""
+    calls = []
+
+    class Hook(E.SessionRunHook):
+        def __init__(self, name, stop_at=None):
+            self.name, self.stop_at, self.batches = name, stop_at, 0
+
+        def begin(self):
+            calls.append((self.name, "begin"))
+
+        def after_create_session(self, session, coord):
+            calls.append((self.name, "session", int(session.run("global_step"))))
+
+        def before_run(self, ctx):
+            return E.SessionRunArgs("y")
+
+        def after_run(self, ctx, values):
+            self.batches += 1
+            calls.append((self.name, "run", values.results.shape))
+            if self.batches == self.stop_at:
+                ctx.request_stop()
+
+        def end(self, session):
+            calls.append((self.name, "end"))
+
+    def hooked_fn(features, labels, mode, params):
+        spec = model_fn(features, labels, mode, params)
+        if mode == E.ModeKeys.PREDICT:
+            spec = spec._replace(prediction_hooks=[Hook("spec", stop_at=2)])
+        return spec
+
+    est = make(tmp_path)
+    est.train(train_input(), steps=3)
+    hooked = E.Estimator(hooked_fn, est.model_dir, params={"lr": 0.1})
+    pin = lambda: Dataset.from_tensor_slices({"x": X[:7]}).batch(3)  # noqa: E731
+    out = list(hooked.predict(pin, hooks=[Hook("caller")]))
+    assert len(out) == 6  # the stop after batch 2 of 3: its examples, then no more
+    assert calls == [
+        ("caller", "begin"), ("spec", "begin"),
+        ("caller", "session", 3), ("spec", "session", 3),
+        ("caller", "run", (3, 1)), ("spec", "run", (3, 1)),
+        ("caller", "run", (3, 1)), ("spec", "run", (3, 1)),
+        ("caller", "end"), ("spec", "end")]
+
+
 def test_restored_model_predicts_what_it_predicted(tmp_path):
     est = make(tmp_path)
     est.train(train_input(), steps=7)

@@ -498,7 +498,7 @@ class Estimator:
         store, gs, entry = self._predict_store(path)
         try:
             hooks = list(hooks or [])
-            session = StepSession()
+            session, started = StepSession(), False
             with store_scope(store), _global_step_scope(gs):
                 for h in hooks:
                     h.begin()
@@ -506,13 +506,23 @@ class Estimator:
                     with adaptive_threads():
                         spec = self._call_model_fn(features, None, ModeKeys.PREDICT)
                     preds = _filter(spec.predictions, predict_keys)
-                    session.values = _step_values(spec, int(gs.numpy()))
-                    ctx = _run_hooks(hooks, session)
+                    if not started:  # the model_fn's own hooks join the caller's (TF's order)
+                        started = True
+                        for h in spec.prediction_hooks:
+                            h.begin()
+                            hooks.append(h)
+                        session.values = _step_values(spec, int(gs.numpy()))
+                        for h in hooks:
+                            h.after_create_session(session, None)
+                    stop = False
+                    if hooks:  # (the step's values are made only for hooks to fetch)
+                        session.values = _step_values(spec, int(gs.numpy()))
+                        stop = _run_hooks(hooks, session).stop_requested
                     if not yield_single_examples:
                         yield preds
                     else:
                         yield from _examples(preds)
-                    if ctx.stop_requested:
+                    if stop:
                         break
                 for h in hooks:
                     h.end(session)
@@ -622,9 +632,10 @@ def _filter(predictions, keys):
 
 
 def _examples(preds):
+    """The batch's predictions as one item per example (a list: predict yields
+    from it, a generator less per example)."""
     if not isinstance(preds, dict):
-        yield from preds
-        return
+        return list(preds)
     sizes = {k: (np.shape(v)[0] if np.ndim(v) else None) for k, v in preds.items()}
     n = next(iter(sizes.values()), None)
     for k, s in sizes.items():
@@ -639,7 +650,7 @@ def _examples(preds):
     for k, v in preds.items():
         for row, value in zip(rows, list(v)):
             row[k] = value
-    yield from rows
+    return rows
 
 
 def _load_warm_start(settings):

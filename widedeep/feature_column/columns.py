@@ -60,10 +60,15 @@ class TransformCache:
             raise TypeError(f"features must be a dict of name -> array, got "
                             f"{type(features).__name__}")
         self.features = features
-        self._done = {}
+        self._done, self._raw = {}, {}
 
     def raw(self, key, column_name):
-        return raw_feature(self.features, key, column_name)
+        """`raw_feature(features, key, ...)`, converted once per batch however many
+        columns read the feature."""
+        x = self._raw.get(key)
+        if x is None:
+            x = self._raw[key] = raw_feature(self.features, key, column_name)
+        return x
 
     def get(self, column):
         if column not in self._done:
@@ -90,10 +95,12 @@ class TransformCache:
     def single_value(self, key, column_name):
         """`features[key]` as a 1-D array when it is dense with one value per
         example ([batch] or [batch, 1]); else None."""
-        x = self.raw(key, column_name)
-        if isinstance(x, np.ndarray) and x.ndim == 2 and x.shape[1] == 1:
-            return x[:, 0]
-        return None
+        done = ("single_value", key)
+        if done not in self._done:
+            x = self.raw(key, column_name)
+            ok = isinstance(x, np.ndarray) and x.ndim == 2 and x.shape[1] == 1
+            self._done[done] = x[:, 0] if ok else None
+        return self._done[done]
 
     def fingerprints(self, key, column_name):
         """uint64 Fingerprint64 of a dense one-value string feature (computed once
