@@ -1,10 +1,13 @@
 """String hashing as TensorFlow does it: `fingerprint64` (``tf.fingerprint``),
-`to_hash_bucket_fast` (``tf.strings.to_hash_bucket_fast``) and
-`fingerprint_cat64` (how crosses chain hashes), vectorised over arrays.
+`to_hash_bucket_fast` (``tf.strings.to_hash_bucket_fast``),
+`fingerprint_cat64` (how crosses chain hashes) and `cross_ids` (a whole
+chain and its bucket), vectorised over arrays.
 
 Strings are hashed as their UTF-8 bytes. The kernels are in
 `minitf.kernels.farmhash`.
 """
+
+import operator
 
 import numpy as np
 
@@ -78,3 +81,54 @@ def fingerprint_cat64(a, b):
     shape = a.shape
     return F.fingerprint_cat64(np.ascontiguousarray(a).reshape(-1),
                                np.ascontiguousarray(b).reshape(-1)).reshape(shape)
+
+
+_U64 = np.dtype(np.uint64)
+
+
+def _int_in(what, value, lo, hi):
+    """`value` as an int in [lo, hi], else a TypeError / ValueError naming `what`."""
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{what} must be an integer, got {type(value).__name__}") from None
+    if not lo <= v <= hi:
+        raise ValueError(f"{what} must be in [{lo}, {hi}], got {v}")
+    return v
+
+
+def _part_error(j, p, n):
+    """Why parts[j] (`p`) is not a uint64 [n] array, as the exception to raise."""
+    if not isinstance(p, np.ndarray) or p.dtype != _U64:
+        got = p.dtype if isinstance(p, np.ndarray) else type(p).__name__
+        return TypeError(f"cross_ids: parts[{j}] must be a uint64 array, got {got}")
+    if p.ndim != 1:
+        return ValueError(f"cross_ids: parts[{j}] must be 1-D, got shape {p.shape}")
+    return ValueError(f"cross_ids: parts[{j}] has {len(p)} values, parts[0] has {n}")
+
+
+def cross_ids(parts, hash_key, num_buckets):
+    """int64 ids of a cross with one value per row and part, in one kernel call:
+    for each row i, ``h = hash_key``, then ``h = FingerprintCat64(h, p[i])`` for
+    each array p of `parts` in order, and ``id = h % num_buckets`` (TF's
+    sparse_cross_hashed of one-value features). The same bits as chaining
+    `fingerprint_cat64` and taking ``(h % np.uint64(num_buckets)).astype(np.int64)``.
+
+    parts: a non-empty list or tuple of uint64 [n] arrays, the values' hashes
+    (Fingerprint64 of strings, integers viewed as uint64). hash_key: an integer
+    in [0, 2**64). num_buckets: an integer in [1, 2**63).
+    """
+    if not isinstance(parts, (list, tuple)):
+        raise TypeError(f"cross_ids: parts must be a list or tuple of uint64 [n] arrays, "
+                        f"got {type(parts).__name__}")
+    if not parts:
+        raise ValueError("cross_ids: parts is empty (a cross needs at least one array)")
+    first = parts[0]
+    n = len(first) if isinstance(first, np.ndarray) and first.ndim == 1 else -1
+    for j, p in enumerate(parts):
+        if not (isinstance(p, np.ndarray) and p.dtype == _U64 and p.ndim == 1 and len(p) == n):
+            raise _part_error(j, p, n)
+    key = _int_in("cross_ids: hash_key", hash_key, 0, 2**64 - 1)
+    m = _int_in("cross_ids: num_buckets", num_buckets, 1, 2**63 - 1)
+    # key as the int64 of its bits: the kernel keeps one signature.
+    return F.cross_ids(np.array(parts), key - 2**64 if key >= 2**63 else key, m)

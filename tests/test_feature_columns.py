@@ -259,3 +259,40 @@ def test_live_ids_equal_tf(rows, ints, buckets, hash_key):
         want = b.get_sparse_tensors(tcache, None).id_tensor
         np.testing.assert_array_equal(got.indices, want.indices.numpy(), err_msg=a.name)
         np.testing.assert_array_equal(got.values, want.values.numpy(), err_msg=a.name)
+
+
+@pytest.mark.tf
+def test_live_vocabulary_entry_with_trailing_nul_and_hash_key_0_as_tf():
+    """A vocabulary entry ending in NUL is a key of its own in TF, which no
+    NumPy string (they drop trailing NULs) equals: '0' is out of vocabulary
+    there, not the entry '0\\x00'. crossed_column reads hash_key=0 as the
+    default key, as TF's ``hash_key or default`` does."""
+    import tensorflow as ttf
+    from tensorflow.python.feature_column import feature_column_v2 as fc2
+    feats = {"s": np.array(["0", "a", "b", "0"]), "i": np.array([1, 2, 3, 4], np.int64)}
+
+    def make(m):
+        return [m.categorical_column_with_vocabulary_list("s", ["0\x00", "a", "b\x00c"],
+                                                          num_oov_buckets=3),
+                m.categorical_column_with_vocabulary_list("s", ["a", "0\x00"]),
+                m.crossed_column(["s", "i"], 1000, hash_key=0)]
+    cache, tcache = fc.TransformCache(feats), fc2.FeatureTransformationCache(feats)
+    for a, b in zip(make(fc), make(ttf.feature_column)):
+        got = a.id_weight_pair(cache).id_tensor
+        want = b.get_sparse_tensors(tcache, None).id_tensor
+        np.testing.assert_array_equal(got.values, want.values.numpy(), err_msg=a.name)
+        np.testing.assert_array_equal(got.indices, want.indices.numpy(), err_msg=a.name)
+    # and the one-value fast lanes agree with the general path
+    fresh = fc.TransformCache(feats)
+    for a in make(fc):
+        single = fresh.single_ids(a)
+        if single is not None:
+            np.testing.assert_array_equal(single, a.id_weight_pair(cache).id_tensor.values)
+
+
+def test_crossed_hash_key_0_is_the_default_key():
+    feats = {"s": np.array(["x", "y"]), "i": np.array([1, 2], np.int64)}
+    ids = [fc.crossed_column(["s", "i"], 10**6, hash_key=k).id_weight_pair(
+        fc.TransformCache(feats)).id_tensor.values for k in (None, 0, 7)]
+    np.testing.assert_array_equal(ids[0], ids[1])
+    assert (ids[0] != ids[2]).any()

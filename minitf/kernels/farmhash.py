@@ -2,9 +2,10 @@
 
 Fingerprint64 is the hash behind ``tf.fingerprint`` and
 ``tf.strings.to_hash_bucket_fast``; FingerprintCat64 is how TF's sparse_cross
-chains the hashes of a crossed feature's values. Strings arrive as one uint8
-buffer plus offsets (string i is ``buf[offsets[i]:offsets[i + 1]]``), so a whole
-array hashes in one compiled loop.
+chains the hashes of a crossed feature's values (`cross_ids` runs a whole
+chain and takes its bucket). Strings arrive as one uint8 buffer plus offsets
+(string i is ``buf[offsets[i]:offsets[i + 1]]``), so a whole array hashes in
+one compiled loop.
 
 All arithmetic is on uint64 and wraps modulo 2^64, as in C. Every constant and
 shift amount is a np.uint64: Numba would otherwise mix in int64 and fall back
@@ -264,4 +265,31 @@ def fingerprint_cat64(a, b):
     """TF's FingerprintCat64(a[i], b[i]) for each i (uint64 arrays)."""
     out = np.empty(len(a), np.uint64)
     _fingerprint_cat64(a, b, out)
+    return out
+
+
+# (NumPy's error model: no zero-division check on `%`, whose raise costs compile
+# time; callers pass num_buckets >= 1.)
+@njit(cache=True, error_model="numpy")
+def _cross_ids(parts, key, num_buckets, out):
+    m = U(num_buckets)
+    for i in range(out.shape[0]):
+        h = U(key)
+        for j in range(parts.shape[0]):
+            h = _cat(h, parts[j, i])
+        out[i] = h % m
+
+
+def cross_ids(parts, key, num_buckets):
+    """int64 ``h % num_buckets`` for each column i of `parts` (uint64 [k, n]),
+    where ``h = key`` then ``h = FingerprintCat64(h, parts[j, i])`` for j = 0..k-1:
+    a crossed feature's hash chain, one row per column, in one call.
+
+    One [k, n] array rather than k arrays, so one compiled signature serves
+    every k. key and num_buckets are Python ints in the int64 range (key's bits
+    are taken as uint64; num_buckets >= 1): an int is typed as int64 and
+    dispatches faster than a np.uint64.
+    """
+    out = np.empty(parts.shape[1], np.int64)
+    _cross_ids(parts, key, num_buckets, out)
     return out

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from minitf import hashing
-from minitf.kernels.lookup import sorted_lookup_ucs4
+from minitf.kernels.lookup import lookup_ucs4, make_table
 from minitf.ops.sparse import one_valid_id_per_row
 from minitf.sparse import SparseTensor
 from widedeep.feature_column.inputs import (
@@ -330,22 +330,30 @@ class _VocabularyLookup:
         t = self.__dict__.get("_table_cache")
         if t is None:
             vocab = self._vocabulary()
-            keys = (np.asarray(vocab, str) if self.dtype == "string"
-                    else np.asarray(vocab, np.int64))
+            at = np.arange(len(vocab), dtype=np.int64)
+            if self.dtype == "string":
+                # NumPy's string arrays drop trailing NULs, so no value looked up
+                # ends in one: an entry that does (a key of its own in TF) matches
+                # nothing, and stays out of the table.
+                at = np.array([i for i, v in enumerate(vocab) if not v.endswith("\0")],
+                              np.int64)
+                keys = np.asarray([vocab[i] for i in at], str)
+            else:
+                keys = np.asarray(vocab, np.int64)
             order = np.argsort(keys, kind="stable")
             keys = keys[order]
-            t = self.__dict__["_table_cache"] = (keys, order.astype(np.int64),
-                                                 _ucs4(keys) if self.dtype == "string" else None)
+            t = self.__dict__["_table_cache"] = (
+                keys, at[order],
+                make_table(_ucs4(keys), at[order]) if self.dtype == "string" else None)
         return t
 
     def _search(self, values):
         """(values as str / int64, ids: the vocabulary index or default_value,
         found mask, number of missing values ('' or -1))."""
-        keys, pos, key_codes = self._table()
+        keys, pos, table = self._table()
         if self.dtype == "string":
             values = as_strings(values, self.key)
-            ids, found, empties = sorted_lookup_ucs4(_ucs4(values), key_codes, pos,
-                                                     int(self.default_value))
+            ids, found, empties = lookup_ucs4(_ucs4(values), table, int(self.default_value))
             return values, ids, found, empties
         values = values.astype(np.int64)
         if len(keys):
@@ -362,7 +370,7 @@ class _VocabularyLookup:
         if self.num_oov_buckets and not found.all():
             miss = ~found
             s = values[miss] if self.dtype == "string" else values[miss].astype(str)
-            ids[miss] = len(self._table()[0]) + hashing.to_hash_bucket_fast(s, self.num_oov_buckets)
+            ids[miss] = self._vocab_size() + hashing.to_hash_bucket_fast(s, self.num_oov_buckets)
         return ids
 
     @property
@@ -581,8 +589,7 @@ class CrossedColumn(CategoricalColumn, collections.namedtuple(
                     raise ValueError(f"crossed_column '{self.name}': key '{k.name}' has "
                                      f"weights, which crossed_column does not support")
                 sparse.append(pair.id_tensor)
-        hash_key = DEFAULT_HASH_KEY if self.hash_key is None else self.hash_key
-        return IdWeightPair(cross_hashed(sparse + dense, self.hash_bucket_size, hash_key,
+        return IdWeightPair(cross_hashed(sparse + dense, self.hash_bucket_size, self._hash_key(),
                                          self.name), None)
 
     def _single_ids(self, cache):
@@ -604,11 +611,11 @@ class CrossedColumn(CategoricalColumn, collections.namedtuple(
         parts = of_columns + of_raw
         if not len(parts[0]):
             return None
-        h = np.full(len(parts[0]), np.uint64(DEFAULT_HASH_KEY if self.hash_key is None
-                                             else self.hash_key), np.uint64)
-        for v in parts:
-            h = hashing.fingerprint_cat64(h, v)
-        return (h % np.uint64(self.hash_bucket_size)).astype(np.int64)
+        return hashing.cross_ids(parts, self._hash_key(), self.hash_bucket_size)
+
+    def _hash_key(self):
+        """TF's: the default key when hash_key is None or 0 (``hash_key or default``)."""
+        return self.hash_key or DEFAULT_HASH_KEY
 
 
 def _per_row(x):
@@ -646,16 +653,13 @@ def cross_hashed(inputs, num_buckets, hash_key, what="crossed_column"):
                          f"{[len(p[0]) for p in parts]}")
     counts = np.stack([p[0] for p in parts])                       # [features, batch]
     if counts.size and (counts == 1).all():  # one value per row and feature: one cross
-        h = np.full(batch, np.uint64(hash_key), np.uint64)
-        for _, _, values in parts:
-            h = hashing.fingerprint_cat64(h, _value_hashes(values, what))
+        ids = hashing.cross_ids([_value_hashes(values, what) for _, _, values in parts],
+                                hash_key, num_buckets)
         rows = np.arange(batch, dtype=np.int64)
-        return SparseTensor._trusted(np.stack([rows, np.zeros_like(rows)], 1),
-                                     (h % np.uint64(num_buckets)).astype(np.int64), [batch, 1])
+        return SparseTensor._trusted(np.stack([rows, np.zeros_like(rows)], 1), ids, [batch, 1])
     total = counts.prod(axis=0)                                    # combinations per row
     row = np.repeat(np.arange(batch, dtype=np.int64), total)
     pos = np.arange(len(row), dtype=np.int64) - np.repeat(np.cumsum(total) - total, total)
-    h = np.full(len(row), np.uint64(hash_key), np.uint64)
     # Mixed radix: the last feature varies fastest.
     stride = np.ones(batch, np.int64)
     strides = []
@@ -663,12 +667,11 @@ def cross_hashed(inputs, num_buckets, hash_key, what="crossed_column"):
         strides.append(stride.copy())
         stride = stride * c
     strides = strides[::-1]
-    for (cnt, start, values), st in zip(parts, strides):
-        if not len(row):
-            break
-        k = start[row] + (pos // st[row]) % cnt[row]
-        h = hashing.fingerprint_cat64(h, _value_hashes(values[k], what))
-    ids = (h % np.uint64(num_buckets)).astype(np.int64)
+    ids = np.zeros(0, np.int64)
+    if len(row):  # each combination's value of each feature, then the chain
+        ids = hashing.cross_ids(
+            [_value_hashes(values[start[row] + (pos // st[row]) % cnt[row]], what)
+             for (cnt, start, values), st in zip(parts, strides)], hash_key, num_buckets)
     width = int(total.max()) if batch else 0
     return SparseTensor(np.stack([row, pos], 1), ids, [batch, width])
 
