@@ -20,7 +20,9 @@ VarLenFeature = collections.namedtuple("VarLenFeature", ["dtype"])
 
 
 def as_strings(values, what):
-    """A NumPy unicode array of `values` (str, bytes or object of either), any shape."""
+    """A NumPy unicode array of `values` (str, bytes or object of either), any shape.
+    (NumPy's string arrays drop trailing NULs: 'a\\0' becomes 'a', where TF keeps
+    the NUL; README, "Where it knowingly differs".)"""
     a = np.asarray(values)
     if a.dtype.kind == "U":
         return a
