@@ -457,12 +457,7 @@ class Estimator:
                 spec = self._call_model_fn(features, labels, ModeKeys.EVAL)
                 if metrics is None:
                     metrics = dict(spec.eval_metric_ops)
-                    for h in spec.evaluation_hooks:
-                        h.begin()
-                        hooks.append(h)
-                    session.values = _step_values(spec, int(gs.numpy()))
-                    for h in hooks:
-                        h.after_create_session(session, None)
+                    _join_hooks(hooks, spec.evaluation_hooks, session, spec, int(gs.numpy()))
                 else:
                     _merge_metrics(metrics, spec.eval_metric_ops)
                 session.values = _step_values(spec, int(gs.numpy()))
@@ -506,14 +501,9 @@ class Estimator:
                     with adaptive_threads():
                         spec = self._call_model_fn(features, None, ModeKeys.PREDICT)
                     preds = _filter(spec.predictions, predict_keys)
-                    if not started:  # the model_fn's own hooks join the caller's (TF's order)
+                    if not started:
                         started = True
-                        for h in spec.prediction_hooks:
-                            h.begin()
-                            hooks.append(h)
-                        session.values = _step_values(spec, int(gs.numpy()))
-                        for h in hooks:
-                            h.after_create_session(session, None)
+                        _join_hooks(hooks, spec.prediction_hooks, session, spec, int(gs.numpy()))
                     stop = False
                     if hooks:  # (the step's values are made only for hooks to fetch)
                         session.values = _step_values(spec, int(gs.numpy()))
@@ -533,6 +523,17 @@ class Estimator:
         finally:
             if entry is not None:
                 entry.lock.release()
+
+
+def _join_hooks(hooks, spec_hooks, session, spec, step):
+    """At the first batch: the model_fn's own hooks begin and join the caller's
+    (after them, as TF lists them), then every hook's after_create_session."""
+    for h in spec_hooks:
+        h.begin()
+        hooks.append(h)
+    session.values = _step_values(spec, step)
+    for h in hooks:
+        h.after_create_session(session, None)
 
 
 def _run_hooks(hooks, session):
