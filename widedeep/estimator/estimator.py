@@ -637,7 +637,7 @@ def _examples(preds):
     from it, a generator less per example)."""
     if not isinstance(preds, dict):
         return list(preds)
-    sizes = {k: (np.shape(v)[0] if np.ndim(v) else None) for k, v in preds.items()}
+    sizes = {k: (v.shape[0] if v.ndim else None) for k, v in preds.items()}  # (arrays: _filter)
     n = next(iter(sizes.values()), None)
     for k, s in sizes.items():
         if s is None or s != n:
