@@ -149,18 +149,6 @@ def test_dense_adagrad_kernel_zero_over_zero_is_nan_as_numpy():
 IDS = st.tuples(st.integers(1, 300), st.integers(1, 80), st.integers(1, 3))  # rows, ids, width
 
 
-@given(IDS, FLOATS, st.integers(0, 2**32 - 1))
-def test_dedup_equals_dedup_sum(sizes, dtype, seed):
-    n_rows, n, d = sizes
-    rng = np.random.default_rng(seed)
-    ids = rng.integers(0, n_rows, n)
-    values = _values(rng, (n, d), dtype)
-    rows, summed = K._dedup(ids, values, n_rows)
-    want_rows, want = dedup_sum(ids, values)
-    np.testing.assert_array_equal(rows, want_rows)
-    _bits_equal(summed, want)
-
-
 @given(IDS, FLOATS, st.integers(0, 2**32 - 1), st.sampled_from([-0.5, -0.7, 0.0]),
        st.sampled_from([0.0, 0.2]), st.sampled_from([0.0, 0.1]))
 def test_sparse_dup_kernels_equal_dedup_then_kernel(sizes, dtype, seed, power, l1, shrink):

@@ -26,7 +26,7 @@ from numba import njit
 _F32 = np.dtype(np.float32)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _relu_grad(x, g, out):
     for i in range(len(out)):
         if x[i] > 0:
@@ -47,7 +47,7 @@ def relu_grad(x, g):
 
 # (No flag for "bias only": its loop, unswitched, adds 15% to the cold compile
 # of ~0.13 s; a logits layer's `net += bias` is one NumPy call anyway.)
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _bias_relu(net, bias):
     n, units = net.shape
     for i in range(n):

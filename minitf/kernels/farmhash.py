@@ -13,19 +13,26 @@ to float64.
 
 Compile time (a cold Numba cache) is most of what these kernels cost a short
 run, so the helpers are shaped for it:
-- The helpers with many call sites (`_f64`, `_f32`, `_rot`) are compiled once
-  and left to LLVM to inline: Numba's ``inline="always"`` copies and retypes a
-  callee's IR at every call site (the ucs4 kernel took 3.7 s to compile with
-  every helper so). Helpers with one call site (the `_len*`) or a few small
-  ones are inlined by Numba, which saves a compile each (and made short
-  strings hash twice as fast: LLVM did not inline them).
+- Every helper compiles once per argument types and is linked (and optimised
+  again) into each kernel that calls it, so there are few of them. Those with
+  many call sites (`_f64`, `_f32`, `_rot`, `_len16`) are compiled once and left
+  to LLVM to inline: Numba's ``inline="always"`` copies and retypes a callee's
+  IR at every call site (the ucs4 kernel took 3.7 s to compile with every
+  helper so). `_hash_short` and the other helpers with one call site a kernel
+  are inlined by Numba (as calls, long strings hashed 1.5x slower).
+- Helpers get no wrappers for Python to call them by (``no_cpython_wrapper``,
+  ``no_cfunc_wrapper``: ~25 ms of compiling each); kernels none for C callers.
 - Numba compiles a callee once per argument type, and a Python int constant
   is typed as its own Literal[int]. So rotations take np.uint64 amounts, and a
-  start `s` that may be the constant 0 (`fingerprint64_ucs4` passes it, so its
-  `_hash64` compiles for s = 0, which LLVM folds) reaches `_f64` and `_f32` as
-  ``s + 0``, an int64.
+  start `s` that may be the constant 0 (the ucs4 kernels pass it, so their
+  hash compiles for s = 0, which LLVM folds: 1.5-2x faster) reaches `_f64`
+  and `_f32` as ``s + 0``, an int64.
+- Strings of up to 64 bytes, farmhash's branches without a loop, hash in a
+  kernel of their own (`_ucs4_short`): a run of short strings (census data)
+  never compiles the long-string loop, about 0.45 s of a cold compile.
 - The kernels take their outputs allocated: an allocation inside a kernel
-  compiles NumPy's allocator for its dtype (about 0.1 s each).
+  compiles NumPy's allocator for its dtype (0.05-0.1 s each), but costs less
+  per call than np.empty in Python (the ucs4 kernels' small scratch buffer).
 """
 
 import numpy as np
@@ -38,7 +45,11 @@ K_MUL = np.uint64(0xC6A4A7935BD1E995)  # FingerprintCat64's multiplier
 U = np.uint64
 
 
-@njit(cache=True)
+# Helpers, called from kernels only (see the module docstring).
+_HELPER = dict(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+
+
+@njit(**_HELPER)
 def _rot(v, s):
     """v rotated right by s (a np.uint64 in 1..63)."""
     return (v >> s) | (v << (U(64) - s))
@@ -49,7 +60,7 @@ def _mix(v):  # ShiftMix
     return v ^ (v >> U(47))
 
 
-@njit(cache=True)
+@njit(**_HELPER)
 def _f64(b, p):
     """The 8 bytes at b[p:] as a little-endian uint64."""
     r = U(0)
@@ -58,7 +69,7 @@ def _f64(b, p):
     return r
 
 
-@njit(cache=True)
+@njit(**_HELPER)
 def _f32(b, p):
     r = U(0)
     for i in range(4):
@@ -66,7 +77,7 @@ def _f32(b, p):
     return r
 
 
-@njit(cache=True, inline="always")
+@njit(**_HELPER)
 def _len16(u, v, mul):
     a = (u ^ v) * mul
     a ^= a >> U(47)
@@ -76,48 +87,34 @@ def _len16(u, v, mul):
 
 
 @njit(cache=True, inline="always")
-def _len0to16(b, s, n):
+def _hash_short(b, s, n):
+    """farmhashna::Hash64 of b[s:s + n] for n <= 64."""
+    mul = K2 + U(n) * U(2)
+    if n > 16:  # HashLen17to32 and HashLen33to64, which begins as it does
+        a = _f64(b, s + 0) * (K1 if n <= 32 else K2)
+        c0 = _f64(b, s + 8)
+        c = _f64(b, s + n - 8) * mul
+        y = _rot(a + c0, U(43)) + _rot(c, U(30)) + _f64(b, s + n - 16) * K2
+        z = _len16(y, a + _rot(c0 + K2, U(18)) + c, mul)
+        if n <= 32:
+            return z
+        e = _f64(b, s + 16) * mul
+        f = _f64(b, s + 24)
+        g = (y + _f64(b, s + n - 32)) * mul
+        h = (z + _f64(b, s + n - 24)) * mul
+        return _len16(_rot(e + f, U(43)) + _rot(g, U(30)) + h,
+                      e + _rot(f + a, U(18)) + g, mul)
     if n >= 8:
-        mul = K2 + U(n) * U(2)
         a = _f64(b, s + 0) + K2
         c = _f64(b, s + n - 8)
         return _len16(_rot(c, U(37)) * mul + a, (_rot(a, U(25)) + c) * mul, mul)
     if n >= 4:
-        mul = K2 + U(n) * U(2)
         return _len16(U(n) + (_f32(b, s + 0) << U(3)), _f32(b, s + n - 4), mul)
     if n > 0:
         y = (U(b[s]) + (U(b[s + (n >> 1)]) << U(8))) & U(0xFFFFFFFF)
         z = (U(n) + (U(b[s + n - 1]) << U(2))) & U(0xFFFFFFFF)
         return _mix(y * K2 ^ z * K0) * K2
     return K2
-
-
-@njit(cache=True, inline="always")
-def _len17to32(b, s, n):
-    mul = K2 + U(n) * U(2)
-    a = _f64(b, s + 0) * K1
-    c0 = _f64(b, s + 8)
-    c = _f64(b, s + n - 8) * mul
-    d = _f64(b, s + n - 16) * K2
-    return _len16(_rot(a + c0, U(43)) + _rot(c, U(30)) + d,
-                  a + _rot(c0 + K2, U(18)) + c, mul)
-
-
-@njit(cache=True, inline="always")
-def _len33to64(b, s, n):
-    mul = K2 + U(n) * U(2)
-    a = _f64(b, s + 0) * K2
-    c0 = _f64(b, s + 8)
-    c = _f64(b, s + n - 8) * mul
-    d = _f64(b, s + n - 16) * K2
-    y = _rot(a + c0, U(43)) + _rot(c, U(30)) + d
-    z = _len16(y, a + _rot(c0 + K2, U(18)) + c, mul)
-    e = _f64(b, s + 16) * mul
-    f = _f64(b, s + 24)
-    g = (y + _f64(b, s + n - 32)) * mul
-    h = (z + _f64(b, s + n - 24)) * mul
-    return _len16(_rot(e + f, U(43)) + _rot(g, U(30)) + h,
-                  e + _rot(f + a, U(18)) + g, mul)
 
 
 @njit(cache=True, inline="always")
@@ -134,15 +131,11 @@ def _weak32(b, p, a, c):
     return a + z, c + t
 
 
-@njit(cache=True)
+@njit(**_HELPER)
 def _hash64(b, s, n):
     """farmhashna::Hash64 of b[s:s + n]."""
-    if n <= 16:
-        return _len0to16(b, s, n)
-    if n <= 32:
-        return _len17to32(b, s, n)
     if n <= 64:
-        return _len33to64(b, s, n)
+        return _hash_short(b, s, n)
     seed = U(81)
     x = seed
     y = seed * K1 + U(113)
@@ -178,7 +171,7 @@ def _hash64(b, s, n):
     return _len16(_len16(v0, w0, mul) + _mix(y) * K0 + z, _len16(v1, w1, mul) + x, mul)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _fingerprint64(buf, offsets, out):
     for i in range(len(out)):
         out[i] = _hash64(buf, offsets[i], offsets[i + 1] - offsets[i])
@@ -193,12 +186,13 @@ def fingerprint64(buf, offsets):
 
 
 @njit(cache=True, inline="always")
-def _utf8_row(codes, i, buf, m):
+def _utf8_row(codes, i, buf):
     """Writes the UTF-8 bytes of row i of `codes` (NUL-padded code points) to
-    buf[m:]; returns the new end, or -1 for a code point beyond U+10FFFF."""
+    buf; returns their count, or -1 for a code point beyond U+10FFFF."""
     end = codes.shape[1]
     while end > 0 and codes[i, end - 1] == 0:
         end -= 1
+    m = 0
     for j in range(end):
         c = codes[i, j]
         if c < 0x80:
@@ -224,12 +218,30 @@ def _utf8_row(codes, i, buf, m):
     return m
 
 
-@njit(cache=True)
-def _fingerprint64_ucs4(codes, out):
-    # (a buffer allocated here, not passed in: long strings hash 8% faster so)
+# (The encoding buffer is allocated in the kernels: passed in, its np.empty
+# cost 0.25 us a call, 5% of a census batch's; here its allocator compiles
+# once, ~0.05 s.)
+@njit(cache=True, no_cfunc_wrapper=True)
+def _ucs4_short(codes, out):
+    """Hashes rows while their UTF-8 is at most 64 bytes: returns the number of
+    rows done (len(out) when all), or -1 for a code point beyond U+10FFFF."""
     buf = np.empty(4 * codes.shape[1] + 8, np.uint8)
     for i in range(len(out)):
-        m = _utf8_row(codes, i, buf, 0)
+        m = _utf8_row(codes, i, buf)
+        if m < 0:
+            return -1
+        if m > 64:
+            return i
+        out[i] = _hash_short(buf, 0, m)
+    return len(out)
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _ucs4_any(codes, out, start):
+    """Hashes rows from `start` on; False for a code point beyond U+10FFFF."""
+    buf = np.empty(4 * codes.shape[1] + 8, np.uint8)
+    for i in range(start, len(out)):
+        m = _utf8_row(codes, i, buf)
         if m < 0:
             return False
         out[i] = _hash64(buf, 0, m)
@@ -241,9 +253,16 @@ def fingerprint64_ucs4(codes):
     width]: a NumPy unicode array's code points, NUL-padded; a string ends at
     its last non-NUL). Each row is encoded into a small buffer and hashed, so a
     batch of strings hashes in one call with no byte array built (encoding in
-    Python was the slow part). ok is False for a code point beyond U+10FFFF."""
+    Python was the slow part). ok is False for a code point beyond U+10FFFF.
+
+    Strings of up to 64 bytes (farmhash's branches without a loop) go to a
+    kernel of their own, and the rest from the first longer one on to the
+    general one: a short-string run never compiles the long-string loop."""
     out = np.empty(len(codes), np.uint64)
-    return _fingerprint64_ucs4(codes, out), out
+    done = _ucs4_short(codes, out)
+    if done == len(out):
+        return True, out
+    return done >= 0 and _ucs4_any(codes, out, done), out
 
 
 @njit(cache=True, inline="always")
@@ -255,7 +274,7 @@ def _cat(fp1, fp2):
     return _mix(r)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _fingerprint_cat64(a, b, out):
     for i in range(len(out)):
         out[i] = _cat(a[i], b[i])
@@ -270,7 +289,7 @@ def fingerprint_cat64(a, b):
 
 # (NumPy's error model: no zero-division check on `%`, whose raise costs compile
 # time; callers pass num_buckets >= 1.)
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
 def _cross_ids(parts, key, num_buckets, out):
     m = U(num_buckets)
     for i in range(out.shape[0]):

@@ -23,7 +23,7 @@ _STEP = np.int64(0x09e3779b97f4a7c1)
 _MIX = np.int64(0x5851f42d4c957f2d)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _probe(codes, slots, keys, default, ids, found, insert):
     """Look each row of `codes` up in `slots` (rows: key row in `keys` or -1
     when free, hash, position); return the number of empty strings. With
@@ -57,7 +57,7 @@ def _probe(codes, slots, keys, default, ids, found, insert):
             if slots[s, 1] == h:  # compare as NUL-padded rows
                 j = slots[s, 0]
                 diff = 0  # ORed XORs: 0 when equal
-                for t in range(max(w, kw)):
+                for t in range(w if w > kw else kw):  # (max() compiles apart: 0.07 s)
                     diff |= (keys[j, t] if t < kw else 0) ^ (codes[i, t] if t < w else 0)
                 if diff == 0:
                     hit = True

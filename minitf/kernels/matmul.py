@@ -13,7 +13,7 @@ from numba import njit
 TILE = 64
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _matmul_tiled(a, b, tile):
     m, k = a.shape
     n = b.shape[1]

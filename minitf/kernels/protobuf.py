@@ -17,7 +17,7 @@ from numba import njit
 _BAD = -1
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _varint(buf, p, n):
     """(value as uint64, next position, status) of the varint at buf[p], reading
     no further than buf[n - 1]: status 0 ok, 1 runs past n or longer than 10
@@ -40,7 +40,7 @@ def _varint(buf, p, n):
         shift += 7
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _size(buf, p, n):
     """(size, next position) of the length varint at buf[p]; size _BAD when the
     varint is malformed or the size is more than n (then no message fits)."""
@@ -54,7 +54,7 @@ def _size(buf, p, n):
     return np.int64(v), q
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _utf8_ok(buf, s, e):
     """Whether buf[s:e] is valid UTF-8 as Python's strict decoder takes it."""
     p = s
@@ -92,7 +92,7 @@ def _utf8_ok(buf, s, e):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _same(buf, s, keys, ks, n):
     for j in range(n):
         if buf[s + j] != keys[ks + j]:
@@ -100,7 +100,7 @@ def _same(buf, s, keys, ks, n):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def one_value_scan(buf, offs, keys, key_offs, tags, required, pos, val, seen, unk_s, unk_n):
     """Scans the examples buf[offs[i]:offs[i + 1]] (i < len(offs) - 1) for the
     wanted keys keys[key_offs[k]:key_offs[k + 1]] (UTF-8, distinct), each wanted

@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _scatter_add(table, ids, values):
     d = table.shape[1]
     for k in range(len(ids)):
@@ -24,7 +24,7 @@ def _scatter_add(table, ids, values):
 # The kernels get their arrays allocated: an allocation inside a kernel compiles
 # NumPy's allocator for its dtype and rank (up to 0.1 s each with a cold Numba
 # cache), and costs no less per call there.
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _slots_direct(ids, where, slot):
     """slot[k] = index of ids[k] among the distinct ids (first-appearance order),
     using a lookup array `where` [n_table] over the table's rows (cheap when the
@@ -41,7 +41,7 @@ def _slots_direct(ids, where, slot):
     return n_uniq
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _slots_hashed(ids, bits, keys, where, slot):
     """The same as `_slots_direct` with an open-addressing hash table of 2^bits
     entries (`keys`, `where`), at least twice the ids' count (for ids from a
@@ -64,7 +64,27 @@ def _slots_hashed(ids, bits, keys, where, slot):
     return n_uniq
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
+def _dedup_direct(ids, values, where, uniq, out):
+    """`_slots_direct` and `_dedup_sum` in one pass (one kernel to compile, one
+    call): uniq[:n] and out[:n] (out zeros [len(ids), d]) get the distinct ids
+    and their summed rows; returns n."""
+    for i in range(len(where)):
+        where[i] = -1
+    d, n = values.shape[1], 0
+    for k in range(len(ids)):
+        i = ids[k]
+        s = where[i]
+        if s < 0:
+            s = where[i] = n
+            uniq[n] = i
+            n += 1
+        for j in range(d):
+            out[s, j] += values[k, j]
+    return n
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
 def _dedup_sum(ids, values, slot, uniq, out):
     """uniq[s] and out[s] (zeros [n_uniq, d]): the id and the summed rows of slot s."""
     d = values.shape[1]
@@ -118,29 +138,44 @@ def _first_slots_hashed(ids):
                                np.empty(1 << bits, np.int64), slot)
 
 
+def _direct_size(ids):
+    """hi + 1 when the ids (int64, not empty) suit a lookup array over [0, hi],
+    else 0 (a hash table then)."""
+    lo, hi = int(ids.min()), int(ids.max())
+    # A lookup array over [0, hi] costs O(hi), a hash table O(n) with worse locality.
+    return hi + 1 if lo >= 0 and hi < 4 * len(ids) + 4096 else 0
+
+
 def unique_slots(ids):
     """``tf.unique``: ``(slot, n_unique)`` with ``slot[k]`` the position of ``ids[k]``
     among the distinct ids in order of first appearance."""
     ids = np.ascontiguousarray(ids, np.int64).reshape(-1)
     if len(ids) == 0:
         return np.zeros(0, np.int64), 0
-    lo, hi = int(ids.min()), int(ids.max())
-    # A lookup array over [0, hi] costs O(hi), a hash table O(n) with worse locality.
-    if lo >= 0 and hi < 4 * len(ids) + 4096:
-        return _first_slots_direct(ids, hi + 1)
-    return _first_slots_hashed(ids)
+    size = _direct_size(ids)
+    return _first_slots_direct(ids, size) if size else _first_slots_hashed(ids)
 
 
 def dedup_sum(ids, values):
     """``(unique_ids, summed)``: distinct ids in order of first appearance, and the
-    sum of `values` rows per distinct id. `values` is [n, ...]."""
+    sum of `values` rows per distinct id. `values` is [n, ...]. (For ids from a
+    small table, both are the leading rows of arrays with a row per id.)"""
     ids = np.ascontiguousarray(ids).reshape(-1)
     values = np.ascontiguousarray(values)
     if values.shape[:1] != ids.shape:
         raise ValueError(f"dedup_sum: values have {values.shape[:1]} rows, ids {ids.shape}")
-    slot, n_uniq = unique_slots(ids)
     rows = _rows2d(values, len(ids))
-    uniq = np.empty(n_uniq, ids.dtype)
-    out = np.zeros((n_uniq, rows.shape[1]), values.dtype)
-    _dedup_sum(ids, rows, slot, uniq, out)
+    ids64 = np.ascontiguousarray(ids, np.int64)
+    size = _direct_size(ids64) if len(ids) else 0
+    if size:  # one kernel, into arrays with room for every id distinct
+        uniq = np.empty(len(ids), ids.dtype)
+        out = np.zeros((len(ids), rows.shape[1]), values.dtype)
+        n_uniq = _dedup_direct(ids64, rows, np.empty(size, np.int64), uniq, out)
+        uniq, out = uniq[:n_uniq], out[:n_uniq]
+    else:
+        slot, n_uniq = _first_slots_hashed(ids64) if len(ids) else (None, 0)
+        uniq = np.empty(n_uniq, ids.dtype)
+        out = np.zeros((n_uniq, rows.shape[1]), values.dtype)
+        if n_uniq:
+            _dedup_sum(ids, rows, slot, uniq, out)
     return uniq, out.reshape((n_uniq,) + values.shape[1:])

@@ -20,23 +20,17 @@ COMBINERS = {"sum": 0, "mean": 1, "sqrtn": 2}
 # The kernels get their arrays allocated (zeroed where they accumulate): an
 # allocation inside a kernel compiles NumPy's allocator for its dtype and rank
 # (up to 0.1 s each with a cold Numba cache), and costs no less per call there.
-@njit(cache=True)
-def _in_range(rows, ids, n_rows, vocab):
-    """Whether every row is in [0, n_rows) and every id in [0, vocab). (Here,
-    not NumPy's min and max in Python: those took 4 us of a 7 us call.)"""
-    for k in range(len(rows)):
-        if ids[k] < 0 or ids[k] >= vocab or rows[k] < 0 or rows[k] >= n_rows:
-            return False
-    return True
-
-
-@njit(cache=True)
+# Each checks its rows and ids itself, in a loop of its own (not NumPy's min and
+# max in Python: those took 4 us of a 7 us call; not a shared helper kernel:
+# that compiles apart, and again into each caller).
+@njit(cache=True, no_cfunc_wrapper=True)
 def _combine(params, rows, ids, weights, combiner, out, norm):
     """Fills `out` (zeros [n_rows, d]); `norm` (zeros [n_rows]) is scratch.
     False, with nothing done, when a row or an id is out of range."""
-    d, n_rows = params.shape[1], out.shape[0]
-    if not _in_range(rows, ids, n_rows, len(params)):
-        return False
+    d, n_rows, vocab = params.shape[1], out.shape[0], len(params)
+    for k in range(len(rows)):
+        if ids[k] < 0 or ids[k] >= vocab or rows[k] < 0 or rows[k] >= n_rows:
+            return False
     # One pass over runs of entries with the same row (all of a row's entries when
     # rows are sorted), summing in entry order as TF does. Per run, the norm (and
     # for d = 1 the value) is summed in a register: a chain of += through memory
@@ -66,15 +60,16 @@ def _combine(params, rows, ids, weights, combiner, out, norm):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _grad_values(g, rows, ids, weights, vocab, combiner, norm, values):
     """Fills `norm` (zeros [n_rows]) with each row's norm, summed in the params'
     dtype (TF sums weights in theirs), and `values` ([n, d]) with each entry's
     table-row gradient ``g[r] * w / norm[r]``. False, with nothing done, when a
     row or an id is out of range."""
-    n, d = len(rows), values.shape[1]
-    if not _in_range(rows, ids, len(norm), vocab):
-        return False
+    n, d, n_rows = len(rows), values.shape[1], len(norm)
+    for k in range(n):
+        if ids[k] < 0 or ids[k] >= vocab or rows[k] < 0 or rows[k] >= n_rows:
+            return False
     if combiner == 0:
         for r in range(len(norm)):  # (element loops, not slice assignment: its
             norm[r] = 1             # broadcasting error path triples the compile time)
@@ -98,7 +93,7 @@ def _grad_values(g, rows, ids, weights, vocab, combiner, norm, values):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _grad_weights(g, params, rows, ids, weights, combiner, norm, out, g_out, grad_w):
     """Fills `grad_w` (zeros [n]) with each weight's gradient ``d out[r] / d w .
     g[r]``, from the norms of `_grad_values` and (not needed for 'sum') the
