@@ -220,8 +220,8 @@ class _Fetch(E.SessionRunHook):
 @pytest.mark.parametrize("kind", sorted(_estimators()))
 def test_canned_training_direct_equals_tape(tmp_path, monkeypatch, kind, weight_column,
                                             reduction):
-    """Six steps with the head's loss and gradient direct (from step 2, when the
-    fast step starts) and six on the tape: the same variables and optimizer
+    """Six steps with the head's loss and gradient direct (the fast step's
+    heads, from the first step) and six on the tape: the same variables and optimizer
     slots, and the same loss and predictions every step, to the bit."""
     f, y = _census()
     real = Head.loss_and_logits_gradient
@@ -239,7 +239,7 @@ def test_canned_training_direct_equals_tape(tmp_path, monkeypatch, kind, weight_
         return ckpt.read(est.latest_checkpoint()), fetch.values
 
     direct_vars, direct_fetched = run("direct", True)
-    assert len(calls) == 5 and all(c is not None for c in calls)  # steps 2..6
+    assert len(calls) == 6 and all(c is not None for c in calls)  # every step
     tape_vars, tape_fetched = run("tape", False)
     assert sorted(direct_vars) == sorted(tape_vars)
     for k in tape_vars:

@@ -138,17 +138,18 @@ class CannedModel:
         return opts
 
     def _fast_forward(self, store, columns_input, dnn, linear, training):
-        """fast_step.forward for this batch, or None: not supported, or the
-        variables are not made yet. Training makes them on its first batch, by
-        the generic path; evaluate and predict make the DNN's layers first
-        (DNNModel.build: the linear part and the embeddings exist with the
-        model), so that their first batch, too, takes the fast path."""
+        """fast_step.forward for this batch, or None when the configuration
+        is not supported. The DNN's layers are made first (DNNModel.build: the
+        first call's variables, order and initial values; the linear part and
+        the embeddings exist with the model), so that the first batch, too,
+        takes the fast path: in training, that spares a cold Numba cache the
+        compiles of the tape path's kernels."""
         if store is None:
             return None
         key, made = ("canned_fast", id(self)), ("canned_made", id(self))
         if key not in store.cache:
             store.cache[key] = fast_step.supported(self)
-        if not store.cache[key] or (training and not store.cache.get(made)):
+        if not store.cache[key]:
             return None
         layers = ("canned_layers", id(self))  # the DNN's [(kernel, bias)], made or found
         if layers not in store.cache:
