@@ -29,18 +29,6 @@ DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
-def sparse_adagrad(var, acc, rows, grad, lr, eps):
-    """acc[r] += g^2; var[r] -= g * lr / (sqrt(acc[r]) + eps)   (ApplyAdagradV2)."""
-    for k in range(len(rows)):
-        r = rows[k]
-        for j in range(var.shape[1]):
-            g = grad[k, j]
-            a = acc[r, j] + g * g
-            acc[r, j] = a
-            var[r, j] -= g * lr / (np.sqrt(a) + eps)
-
-
-@njit(cache=True, no_cfunc_wrapper=True)
 def sparse_adagrad_v1(var, acc, rows, grad, lr):
     """acc[r] += g^2; var[r] -= lr * g / sqrt(acc[r])   (ApplyAdagrad, no epsilon)."""
     for k in range(len(rows)):
@@ -50,39 +38,6 @@ def sparse_adagrad_v1(var, acc, rows, grad, lr):
             a = acc[r, j] + g * g
             acc[r, j] = a
             var[r, j] -= lr * g / np.sqrt(a)
-
-
-@njit(cache=True, no_cfunc_wrapper=True)
-def sparse_ftrl(var, accum, linear, rows, grad, lr, l1, l2, l2_shrinkage, lr_power):
-    """FTRL-proximal per row (SparseApplyFtrl / V2):
-
-        new_accum = accum + g^2
-        linear += g' - (new_accum^-p - accum^-p) / lr * var    (g' = g + 2 l2_shrinkage var)
-        var = (sign(linear) l1 - linear) / (new_accum^-p / lr + 2 l2)  if |linear| > l1 else 0
-    """
-    one, two = var.dtype.type(1), var.dtype.type(2)
-    for k in range(len(rows)):
-        r = rows[k]
-        for j in range(var.shape[1]):
-            g = grad[k, j]
-            w = var[r, j]
-            a = accum[r, j]
-            na = a + g * g
-            gs = g + two * l2_shrinkage * w if l2_shrinkage > 0 else g
-            if lr_power == -0.5:
-                sig = (np.sqrt(na) - np.sqrt(a)) / lr
-                quad = np.sqrt(na) / lr + two * l2
-            else:
-                sig = (na ** -lr_power - a ** -lr_power) / lr
-                quad = na ** -lr_power / lr + two * l2
-            lin = linear[r, j] + gs - sig * w
-            linear[r, j] = lin
-            if abs(lin) > l1:
-                s = one if lin > 0 else -one
-                var[r, j] = (s * l1 - lin) / quad
-            else:
-                var[r, j] = 0
-            accum[r, j] = na
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
@@ -139,42 +94,53 @@ def ftrl(var, accum, linear, grad, h, out):
         accum[i] = na
 
 
-# The `*_dup` forms share one kernel, so one compile serves both optimizers;
-# it calls no other kernel (a callee is compiled again into each caller) and
-# allocates its scratch itself: passed in from Python, two np.empty calls cost
-# 0.5 us a call (a third of a small update), compiled here NumPy's allocator
-# ~0.1 s once.
+# Adagrad's and FTRL's sparse updates, with or without summing duplicate ids
+# first, are one kernel: one compile serves all four, and the update rules are
+# written once. It calls no other kernel (a callee is compiled again into each
+# caller) and allocates its scratch itself: passed in from Python, two np.empty
+# calls cost 0.5 us a call (a third of a small update), compiled here NumPy's
+# allocator ~0.1 s once.
 @njit(cache=True, no_cfunc_wrapper=True)
-def _sparse_dup(var, s1, s2, ids, grad, h, ftrl):
-    """sparse_ftrl (slots s1 = accum, s2 = linear) if `ftrl`, else
-    sparse_adagrad (s1 = acc; s2 not read), after summing duplicate ids as
-    scatter.dedup_sum does: the distinct ids in order of first appearance, each
-    one's gradient rows summed in order, from zero. False, with nothing done,
-    if an id is outside var."""
+def _sparse_update(var, s1, s2, ids, grad, h, ftrl, dedup):
+    """FTRL (slots s1 = accum, s2 = linear; h = [lr, l1, l2, l2_shrinkage,
+    lr_power]) if `ftrl`, else Adagrad (s1 = acc, s2 not read; h = [lr, eps]),
+    on rows `ids` of var with gradient rows `grad`. With `dedup`, duplicate ids
+    are summed first as scatter.dedup_sum does (the distinct ids in order of
+    first appearance, each one's rows summed in order, from zero); without, the
+    ids are distinct. False, with nothing done, if an id is outside var.
+
+        Adagrad (ApplyAdagradV2): acc += g^2; var -= g * lr / (sqrt(acc) + eps)
+        FTRL-proximal (SparseApplyFtrl / V2):
+          new_accum = accum + g^2
+          linear += g' - (new_accum^-p - accum^-p) / lr * var   (g' = g + 2 l2_shrinkage var)
+          var = (sign(linear) l1 - linear) / (new_accum^-p / lr + 2 l2)  if |linear| > l1 else 0
+    """
     n_rows, d = var.shape
-    scratch = np.empty(n_rows + len(ids), np.int64)
-    where, rows = scratch[:n_rows], scratch[n_rows:]  # id -> its sum's row; the ids
-    for i in range(n_rows):
-        where[i] = -1
-    summed = np.empty(grad.shape, grad.dtype)
-    zero, one, two = var.dtype.type(0), var.dtype.type(1), var.dtype.type(2)
-    n = 0
     for k in range(len(ids)):
-        i = ids[k]
-        if i < 0 or i >= n_rows:
+        if ids[k] < 0 or ids[k] >= n_rows:
             return False  # (before any update)
-        s = where[i]
-        if s < 0:
-            s = where[i] = n
-            rows[n] = i
-            n += 1
-            for j in range(d):
-                summed[s, j] = zero + grad[k, j]  # (as from zeros: -0.0 becomes 0.0)
-        else:
-            for j in range(d):
-                summed[s, j] += grad[k, j]
-    lr = h[0]
-    if ftrl:  # sparse_ftrl's body
+    rows, summed, n = ids, grad, len(ids)
+    if dedup:
+        scratch = np.empty(n_rows + len(ids), np.int64)
+        where, rows = scratch[:n_rows], scratch[n_rows:]  # id -> its sum's row; the ids
+        for i in range(n_rows):
+            where[i] = -1
+        summed = np.empty(grad.shape, grad.dtype)
+        zero, n = var.dtype.type(0), 0
+        for k in range(len(ids)):
+            i = ids[k]
+            s = where[i]
+            if s < 0:
+                s = where[i] = n
+                rows[n] = i
+                n += 1
+                for j in range(d):
+                    summed[s, j] = zero + grad[k, j]  # (as from zeros: -0.0 becomes 0.0)
+            else:
+                for j in range(d):
+                    summed[s, j] += grad[k, j]
+    one, two, lr = var.dtype.type(1), var.dtype.type(2), h[0]
+    if ftrl:
         l1, l2, l2_shrinkage, lr_power = h[1], h[2], h[3], h[4]
         for s in range(n):
             r = rows[s]
@@ -198,7 +164,7 @@ def _sparse_dup(var, s1, s2, ids, grad, h, ftrl):
                 else:
                     var[r, j] = 0
                 s1[r, j] = na
-    else:  # sparse_adagrad's
+    else:
         eps = h[1]
         for s in range(n):
             r = rows[s]
@@ -210,16 +176,33 @@ def _sparse_dup(var, s1, s2, ids, grad, h, ftrl):
     return True
 
 
+def _checked(done):
+    if not done:
+        raise ValueError("sparse update: a row id is outside the variable")
+
+
+def sparse_adagrad(var, acc, rows, grad, lr, eps):
+    """Adagrad on the distinct `rows` of var (see `_sparse_update`)."""
+    _checked(_sparse_update(var, acc, acc, rows, grad, np.array([lr, eps], var.dtype),
+                            False, False))
+
+
+def sparse_ftrl(var, accum, linear, rows, grad, lr, l1, l2, l2_shrinkage, lr_power):
+    """FTRL-proximal on the distinct `rows` of var (see `_sparse_update`)."""
+    h = np.array([lr, l1, l2, l2_shrinkage, lr_power], var.dtype)
+    _checked(_sparse_update(var, accum, linear, rows, grad, h, True, False))
+
+
 def sparse_adagrad_dup(var, acc, ids, grad, h):
     """sparse_adagrad after summing duplicate ids, h = [lr, eps]; False (nothing
     done) if an id is outside var."""
-    return _sparse_dup(var, acc, acc, ids, grad, h, False)
+    return _sparse_update(var, acc, acc, ids, grad, h, False, True)
 
 
 def sparse_ftrl_dup(var, accum, linear, ids, grad, h):
     """sparse_ftrl after summing duplicate ids, h = [lr, l1, l2, l2_shrinkage,
     lr_power]; False (nothing done) if an id is outside var."""
-    return _sparse_dup(var, accum, linear, ids, grad, h, True)
+    return _sparse_update(var, accum, linear, ids, grad, h, True, True)
 
 
 def dup_grad(var_rows, ids, values):
