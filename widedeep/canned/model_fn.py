@@ -137,7 +137,7 @@ class CannedModel:
             store.cache[key] = opts
         return opts
 
-    def _fast_forward(self, store, columns_input, dnn, linear, training):
+    def _fast_forward(self, store, columns_input, dnn, linear):
         """fast_step.forward for this batch, or None when the configuration
         is not supported. The DNN's layers are made first (DNNModel.build: the
         first call's variables, order and initial values; the linear part and
@@ -146,7 +146,7 @@ class CannedModel:
         compiles of the tape path's kernels."""
         if store is None:
             return None
-        key, made = ("canned_fast", id(self)), ("canned_made", id(self))
+        key = ("canned_fast", id(self))
         if key not in store.cache:
             store.cache[key] = fast_step.supported(self)
         if not store.cache[key]:
@@ -154,7 +154,6 @@ class CannedModel:
         layers = ("canned_layers", id(self))  # the DNN's [(kernel, bias)], made or found
         if layers not in store.cache:
             store.cache[layers] = dnn.build() if dnn is not None else None
-            store.cache[made] = True
         return fast_step.forward(columns_input, dnn, linear, store.cache[layers])
 
     def _train_parts(self, store, dnn, linear):
@@ -182,7 +181,7 @@ class CannedModel:
         # One transform cache for both parts: a column both use (occupation in the
         # census model) is transformed once per batch.
         columns_input = TransformCache(features)
-        fast = self._fast_forward(store, columns_input, dnn, linear, training)
+        fast = self._fast_forward(store, columns_input, dnn, linear)
         if fast is not None:  # the model without the tape (fast_step.py); the head on it
             logits = tf.constant(fast[0])
         else:
@@ -191,8 +190,6 @@ class CannedModel:
             if linear is not None:
                 wide = linear(columns_input)
                 logits = wide if logits is None else logits + wide
-            if store is not None:
-                store.cache[("canned_made", id(self))] = True
         if not training:
             return self.head.create_estimator_spec(features, mode, logits, labels=labels)
         from widedeep.estimator.estimator import current_tape
