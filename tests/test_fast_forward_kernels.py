@@ -1,7 +1,9 @@
-"""fast_step.forward's kernel and NumPy rewrites give the bits of the plain
+"""fast_step's kernels and NumPy rewrites give the bits of the plain
 expressions they replace: activations.bias_relu against ``net += bias;
 np.maximum(net, 0, out=net)`` for every float32 (special values included),
-and forward against a twin written with the generic ops' expressions."""
+forward against a twin written with the generic ops' expressions, and the
+backward's relu_grad_bias and times_transpose against ReluGrad + the bias's
+``sum(axis=0)`` and ``np.matmul(g, k.T)``."""
 
 import functools
 
@@ -121,6 +123,64 @@ def test_bias_relu_other_inputs_take_numpy(kind, seed):
     np.testing.assert_array_equal(np.ascontiguousarray(out).view(np.uint8), want.view(np.uint8))
     assert all(str(s[0].dtype) == "float32" and s[0].layout == "C"
                for s in A._bias_relu.signatures)
+
+
+# --- the backward's rewrites -----------------------------------------------------------
+def numpy_relu_grad_bias(x, g):
+    """What fast_step did before the kernel: ReluGrad's select, then the sum."""
+    out = np.where(x > 0, g, np.float32(0))
+    with np.errstate(all="ignore"):
+        return out, out.reshape(-1, out.shape[-1]).sum(axis=0)
+
+
+def assert_relu_grad_bias_bits(x, g):
+    with np.errstate(all="ignore"):
+        out, bias = A.relu_grad_bias(x, g)
+    want_out, want_bias = numpy_relu_grad_bias(x, g)
+    assert out.dtype == bias.dtype == np.float32 and bias.shape == (g.shape[1],)
+    np.testing.assert_array_equal(out.view(np.uint32), want_out.view(np.uint32))
+    # A NaN sum's payload is NumPy's pick when two NaNs meet (see assert_same_bits)
+    nan = np.isnan(want_bias)
+    np.testing.assert_array_equal(np.isnan(bias), nan)
+    np.testing.assert_array_equal(bias.view(np.uint32)[~nan], want_bias.view(np.uint32)[~nan])
+
+
+@given(st.integers(0, 9), st.integers(1, 40), st.data())
+def test_relu_grad_bias_is_relu_grad_then_numpys_sum(n, units, data):
+    x = f32(data.draw(hnp.arrays(np.uint32, (n, units), elements=BITS)))
+    g = f32(data.draw(hnp.arrays(np.uint32, (n, units), elements=BITS)))
+    assert_relu_grad_bias_bits(x, g)
+
+
+@pytest.mark.parametrize("n, units", [(256, 100), (256, 75), (300, 2), (1000, 3), (256, 1),
+                                      (4096, 25), (1, 7), (0, 5)])
+def test_relu_grad_bias_at_layer_sizes(n, units):
+    """Sizes a model has (NumPy's SIMD bodies and tails; one unit sums pairwise
+    in NumPy, so it takes NumPy's path)."""
+    rng = np.random.default_rng(n * 100 + units)
+    x, g = sprinkle(rng, (n, units), 0.02), sprinkle(rng, (n, units), 0.02)
+    g *= np.exp(rng.standard_normal((n, units)) * 4).astype(np.float32)  # wide exponents
+    assert_relu_grad_bias_bits(x, g)
+    assert_relu_grad_bias_bits(np.abs(x), -g)  # every row kept
+
+
+@pytest.mark.parametrize("rows, units, inputs", [(256, 1, 25), (7, 1, 1), (0, 1, 4),
+                                                 (256, 3, 25), (5, 2, 9)])
+def test_times_transpose_is_matmul(rows, units, inputs):
+    """One unit: a multiply and + 0 give BLAS's outer product bit for bit,
+    -0.0, infinities and NaNs included; more units take BLAS itself."""
+    rng = np.random.default_rng(rows + units)
+    vals = f32(SPECIAL)
+    g = sprinkle(rng, (rows, units), 0.3)
+    k = sprinkle(rng, (inputs, units), 0.3)
+    g.flat[:len(vals)] = vals[:g.size]
+    k.flat[:len(vals)] = vals[::-1][:k.size]
+    with np.errstate(all="ignore"):
+        got, want = fast_step.times_transpose(g, k), np.matmul(g, k.T)
+    assert got.shape == want.shape and got.dtype == np.float32
+    nan = np.isnan(want)  # (NaN * x keeps a payload; BLAS's too, but not promised)
+    np.testing.assert_array_equal(np.isnan(got), nan)
+    np.testing.assert_array_equal(got.view(np.uint32)[~nan], want.view(np.uint32)[~nan])
 
 
 # --- forward against a twin of the generic expressions -------------------------------

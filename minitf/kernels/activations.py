@@ -18,6 +18,14 @@ kernel keeps net's (x86's rule for `a + b`), NumPy picks either by version and
 loop (measured: 1.26 mostly the bias's, 2.x mostly net's).
 tests/test_fast_forward_kernels.py checks all the rest bit for bit, special
 values included.
+
+``relu_grad_bias(x, g)``: a hidden layer's backward, ``relu_grad(x, g)`` and
+then the bias gradient ``.sum(axis=0)``, in one pass (~9 us in three calls
+at 256 x 100, ~4 in one). NumPy sums axis 0 of a C-contiguous [n, units]
+array with units >= 2 row after row (the first row, then each next one added
+in float32; with one unit it sums pairwise instead, so that case stays with
+NumPy); the kernel adds in that order, so the same bits, with bias_relu's one
+exception (NaN + NaN).
 """
 
 import numpy as np
@@ -43,6 +51,34 @@ def relu_grad(x, g):
     out = np.empty(shape, g.dtype)
     _relu_grad(x.reshape(-1), g.reshape(-1), out.reshape(-1))
     return out
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _relu_grad_bias(x, g, out, bias_grad):
+    n, units = out.shape
+    for i in range(n):
+        for j in range(units):
+            v = g[i, j]
+            if not x[i, j] > 0:  # ReluGrad: 0 at x == 0 and for NaN x
+                v = np.float32(0)
+            out[i, j] = v
+            if i == 0:  # NumPy's sum starts from the first row itself (-0.0 kept)
+                bias_grad[j] = v
+            else:
+                bias_grad[j] += v
+
+
+def relu_grad_bias(x, g):
+    """(``relu_grad(x, g)``, its ``.sum(axis=0)``): the same bits, in one kernel
+    pass for C-contiguous float32 [n, units >= 2] (else the NumPy calls)."""
+    if (x.dtype is _F32 and g.dtype is _F32 and x.shape == g.shape and g.ndim == 2
+            and g.shape[1] >= 2 and x.flags.c_contiguous and g.flags.c_contiguous):
+        out = np.empty(g.shape, np.float32)
+        bias_grad = np.zeros(g.shape[1], np.float32)  # (no rows: NumPy's sum is +0.0)
+        _relu_grad_bias(x, g, out, bias_grad)
+        return out, bias_grad
+    out = relu_grad(x, g)
+    return out, out.reshape(-1, out.shape[-1]).sum(axis=0)
 
 
 # (No flag for "bias only": its loop, unswitched, adds 15% to the cold compile

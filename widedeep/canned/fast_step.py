@@ -35,7 +35,7 @@ import numpy as np
 
 import minitf as tf
 from minitf.blas import gemm
-from minitf.kernels.activations import bias_relu, relu_grad
+from minitf.kernels.activations import bias_relu, relu_grad_bias
 from minitf.sparse import IndexedSlices
 from widedeep.feature_column.columns import (
     CategoricalColumn,
@@ -135,13 +135,26 @@ def _dnn_backward(g, layers, acts, tables):
     for i in range(len(layers) - 1, -1, -1):
         kernel, bias = layers[i]
         a = acts[i]
-        if i < len(layers) - 1:
-            g = relu_grad(acts[i + 1], g)  # relu: acts[i + 1] = relu(h_i)
+        if i < len(layers) - 1:  # relu: acts[i + 1] = relu(h_i); then the bias's sum
+            g, grads[id(bias)] = relu_grad_bias(acts[i + 1], g)
+        else:
+            grads[id(bias)] = g.reshape(-1, bias.shape[0]).sum(axis=0)
         grads[id(kernel)] = gemm(a.T, g)
-        grads[id(bias)] = g.reshape(-1, bias.shape[0]).sum(axis=0)
         if i > 0 or tables:  # the input layer's gradient only feeds embeddings
-            g = gemm(g, kernel._value.T)
+            g = times_transpose(g, kernel._value)
     for table, ids, start in tables:
         d = table.shape[1]
         grads[id(table)] = IndexedSlices(g[:, start:start + d], ids, table.shape)
     return grads
+
+
+def times_transpose(g, k):
+    """``g @ k.T``. With one unit (a binary or one-target head's logits layer)
+    each element is one product, which BLAS forms as 0 + g * k (so a -0.0
+    product comes out +0.0): a broadcast multiply and ``+= 0`` give the same
+    bits in ~2 us, against ~10 for BLAS's outer product."""
+    if g.shape[1] == 1 and k.shape[1] == 1:
+        out = g * k.reshape(1, -1)
+        out += out.dtype.type(0)
+        return out
+    return gemm(g, k.T)
