@@ -292,6 +292,48 @@ def test_read_only_variables_are_not_written():
         assert (vt.numpy()[:4] == 1).all()
 
 
+def test_tables_are_updated_in_place_unless_strided():
+    # A C-contiguous table is written where it is (its 2-D buffer is passed as it
+    # is); a strided one is replaced by a contiguous copy, the array it viewed kept.
+    for opt in (optimizers.Adagrad(0.1), optimizers.Ftrl(0.1)):
+        base = np.ones((5, 4), np.float32)
+        vc, vs = Variable(np.ones((5, 2), np.float32), name="c"), Variable(base[:, ::2], name="s")
+        vs._value = base[:, ::2]
+        before = vc._value
+        g = IndexedSlices(np.ones((2, 2), np.float32), [3, 3], (5, 2))
+        opt.apply_gradients([(g, vc), (g, vs)])
+        assert vc._value is before and (before[3] != 1).all()
+        assert vs._value.flags.c_contiguous and (base == 1).all()
+        _bits_equal(vs.numpy(), vc.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+def test_the_step_counter_is_replaced_as_assign_did(dtype):
+    # The step's `iterations += 1` writes a new 0-d array of the counter's dtype (an
+    # array read before keeps its value); a Variable subclass gets its own assign.
+    v = Variable(np.ones(2, np.float32), name="v")
+    opt = optimizers.Ftrl(0.1)
+    opt.iterations = step = Variable(np.array(7, dtype), name="global_step", trainable=False)
+    before = step._value
+    opt.apply_gradients([(np.ones(2, np.float32), v)])
+    assert step._value is not before and before == 7
+    assert step._value.dtype == dtype and step._value.shape == () and step._value == 8
+    own = optimizers.Adagrad(0.1)
+    own.apply_gradients([(np.ones(2, np.float32), v)])
+    assert own.iterations._value.dtype == np.int64 and own.iterations_value() == 1
+
+    class Counted(Variable):
+        __slots__ = ("assigned",)
+
+        def assign(self, value):
+            self.assigned = value
+            return super().assign(value)
+
+    opt.iterations = counted = Counted(np.array(3, dtype), name="global_step")
+    opt.apply_gradients([(np.ones(2, np.float32), v)])
+    assert counted.assigned == 4 and counted._value == 4 and counted._value.dtype == dtype
+
+
 def test_errors_are_unchanged():
     opt = optimizers.Ftrl(0.1)
     v = Variable(np.ones((5, 2), np.float32), name="v")

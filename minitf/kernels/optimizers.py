@@ -121,24 +121,28 @@ def _sparse_update(var, s1, s2, ids, grad, h, ftrl, dedup):
             return False  # (before any update)
     rows, summed, n = ids, grad, len(ids)
     if dedup:
+        # The loop writes names of its own, given to rows and summed after it:
+        # writing rows or summed themselves (names with a second definition above)
+        # compiled it ~5x slower (8.5 against 1.7 us for 256 ids into 7 rows).
         scratch = np.empty(n_rows + len(ids), np.int64)
-        where, rows = scratch[:n_rows], scratch[n_rows:]  # id -> its sum's row; the ids
+        where, uniq = scratch[:n_rows], scratch[n_rows:]  # id -> its sum's row; the ids
         for i in range(n_rows):
             where[i] = -1
-        summed = np.empty(grad.shape, grad.dtype)
+        sums = np.empty(grad.shape, grad.dtype)
         zero, n = var.dtype.type(0), 0
         for k in range(len(ids)):
             i = ids[k]
             s = where[i]
             if s < 0:
                 s = where[i] = n
-                rows[n] = i
+                uniq[n] = i
                 n += 1
                 for j in range(d):
-                    summed[s, j] = zero + grad[k, j]  # (as from zeros: -0.0 becomes 0.0)
+                    sums[s, j] = zero + grad[k, j]  # (as from zeros: -0.0 becomes 0.0)
             else:
                 for j in range(d):
-                    summed[s, j] += grad[k, j]
+                    sums[s, j] += grad[k, j]
+        rows, summed = uniq, sums
     one, two, lr = var.dtype.type(1), var.dtype.type(2), h[0]
     if ftrl:
         l1, l2, l2_shrinkage, lr_power = h[1], h[2], h[3], h[4]

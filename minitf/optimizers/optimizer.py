@@ -194,7 +194,7 @@ class Optimizer:
         """(arrays, rows): the variable's slots in `get_slot_names()` order, and
         the same as [rows, cols] views (as `_rows` gives the variable), made by
         `_create_slots` at its first update and cached."""
-        slots = self._step_cache()[0]
+        slots = (self._cache or self._step_cache())[0]  # (called for every variable)
         out = slots.get(var._name)
         if out is None:
             self._create_slots(var)
@@ -270,7 +270,11 @@ class Optimizer:
                                      f"variable {var.shape}")
                 self._apply_dense(grad, var, c)
         it = self.iterations
-        it.assign(int(it._value) + 1)
+        v = it._value
+        if type(it) is Variable and v.shape == ():  # what assign does, without its checks
+            it._value = np.array(int(v) + 1, v.dtype)
+        else:
+            it.assign(int(v) + 1)
         return it
 
     def _apply_sparse_dup(self, values, ids, var, coef):
@@ -319,11 +323,13 @@ class Optimizer:
 
     @staticmethod
     def _rows(var):
-        """The variable's buffer as [rows, cols] (a view: in-place updates stick)."""
+        """The variable's buffer as [rows, cols] (a view: in-place updates stick;
+        a 2-D buffer itself, which skips a reshape)."""
         v = var._value
-        if not v.flags.writeable or not v.flags.c_contiguous:
+        flags = v.flags  # (a new object at each read)
+        if not flags.writeable or not flags.c_contiguous:
             v = var._value = np.ascontiguousarray(v).copy()
-        return _as_rows(v)
+        return v if v.ndim == 2 else _as_rows(v)
 
     # --- state --------------------------------------------------------------------------
     def hyper_variable_names(self):
