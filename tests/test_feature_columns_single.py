@@ -131,3 +131,96 @@ def test_lookup_kernel_equals_numpy(values, keys):
     np.testing.assert_array_equal(found, want_found)
     np.testing.assert_array_equal(ids, np.where(want_found, pos[at], -7))
     assert empties == int((values == "").sum())
+
+
+# --- the per-batch shortcuts of the fast lanes, against the general paths -------------------
+def test_fingerprint_of_the_empty_string():
+    """The hashed lane's cheap '' test relies on this constant."""
+    from minitf import hashing
+    from widedeep.feature_column.columns import FINGERPRINT64_EMPTY
+    for empty in (np.array([""]), np.array([b""]), np.array([""], object)):
+        assert hashing.fingerprint64(empty)[0] == FINGERPRINT64_EMPTY
+
+
+def test_hashed_lane_compares_strings_when_a_hash_is_the_empty_ones(monkeypatch):
+    """A non-empty string whose hash were the empty string's (a collision) still
+    takes the lane: the strings themselves decide."""
+    from minitf import hashing
+    from widedeep.feature_column import columns
+    col = fc.categorical_column_with_hash_bucket("w", 7)
+    monkeypatch.setattr(columns, "FINGERPRINT64_EMPTY",
+                        hashing.fingerprint64(np.array(["a"]))[0])
+    for w in (["a", "zz"], ["zz", "a", "a"]):
+        assert check(col, {"w": np.array(w)}) is not None
+    assert check(col, {"w": np.array(["a", ""])}) is None
+
+
+def raw_feature_reference(features, key):
+    """raw_feature's general path (what its ndarray shortcut must equal)."""
+    from widedeep.feature_column.inputs import as_strings
+    a = np.asarray(features[key])
+    if a.dtype.kind in "SO":
+        a = as_strings(a, key)
+    if a.ndim == 0:
+        raise ValueError
+    return a[:, None] if a.ndim == 1 else a
+
+
+FEATURES = [np.array([1.5, -0.0, np.nan], np.float32), np.array([3, -1, 7]),
+            np.array([True, False]), np.array(["a", "", "é"]), np.array([b"a", b""]),
+            np.array(["a", b"b"], object), np.arange(6).reshape(3, 2),
+            np.arange(3.0).reshape(3, 1), np.arange(8).reshape(2, 2, 2),
+            np.zeros(0, np.int64), np.zeros((0, 1), np.float32), [1, 2, 3], ["a", "b"],
+            [[1], [2]], np.arange(10)[::2], np.arange(12).reshape(3, 4)[:, 1]]
+
+
+@pytest.mark.parametrize("x", FEATURES, ids=range(len(FEATURES)))
+def test_raw_feature_and_single_value_shortcuts(x):
+    from widedeep.feature_column.inputs import kind, raw_feature
+    features = {"f": x}
+    want = raw_feature_reference(features, "f")
+    got = raw_feature(features, "f", "c")
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+    single = TransformCache(features).single_value("f", "c")
+    if want.ndim == 2 and want.shape[1] == 1:
+        assert single.dtype == want.dtype and single.shape == want.shape[:1]
+        np.testing.assert_array_equal(single, want[:, 0])
+    else:
+        assert single is None
+    assert kind(x) == kind(np.asarray(x))
+
+
+def test_single_value_errors_as_raw_feature():
+    for features in ({"g": np.array([1])}, {"f": np.array(3)}):
+        with pytest.raises((KeyError, ValueError)) as want:
+            TransformCache(features).raw("f", "c")
+        with pytest.raises(want.type, match=re.escape(str(want.value.args[0]))):
+            TransformCache(features).single_value("f", "c")
+    import minitf as tf
+    sparse = tf.SparseTensor([[0, 0]], np.array([1]), [2, 1])
+    assert TransformCache({"f": sparse}).single_value("f", "c") is None
+
+
+@pytest.mark.parametrize("shape,x", [
+    ((1,), np.array([1, 2, 3], np.int64)), ((1,), np.array([[1.0], [2.0]])),
+    ((2,), np.arange(6, dtype=np.float32).reshape(3, 2)), ((2, 1), np.arange(4.0).reshape(2, 2)),
+    ((1,), np.zeros(0, np.float32))])
+def test_numeric_and_bucketized_as_before(shape, x):
+    """dense (reshaped only when needed) and the buckets (searchsorted's method)
+    equal the general formulas, NaN, infinities and -0.0 included."""
+    col = fc.numeric_column("x", shape=shape)
+    got = col.dense(TransformCache({"x": x}))
+    raw = x[:, None] if x.ndim == 1 else x
+    want = raw.astype(np.float32).reshape((len(raw),) + shape)
+    assert got.dtype == np.float32 and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+    if shape == (1,):
+        special = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1.5, 10.0], np.float32)
+        for v in (x, special):
+            b = fc.bucketized_column(fc.numeric_column("x"), [-1.0, 0.0, 1.5, 10.0])
+            got = TransformCache({"x": v}).get(b)
+            v2 = v[:, None] if v.ndim == 1 else v
+            want = np.searchsorted(np.array(b.boundaries), v2.astype(np.float64), side="right")
+            assert got.dtype == np.int64
+            np.testing.assert_array_equal(got, want)

@@ -41,11 +41,14 @@ def as_strings(values, what):
     raise ValueError(f"{what}: expected strings, got dtype {a.dtype}")
 
 
+_KINDS = {"U": "string", "S": "string", "O": "string", "i": "int", "u": "int",
+          "f": "float", "b": "bool"}
+
+
 def kind(a):
     """'string', 'int', 'float' or 'bool' for an array's dtype."""
-    k = np.asarray(a).dtype.kind
-    return {"U": "string", "S": "string", "O": "string", "i": "int", "u": "int",
-            "f": "float", "b": "bool"}.get(k, k)
+    k = (a if isinstance(a, np.ndarray) else np.asarray(a)).dtype.kind
+    return _KINDS.get(k, k)
 
 
 def _ragged_to_sparse(rows, key):
@@ -74,6 +77,8 @@ def raw_feature(features, key, column_name):
         raise KeyError(f"feature '{key}' (needed by column '{column_name}') is not in the "
                        f"features; given: {sorted(features)}")
     x = features[key]
+    if type(x) is np.ndarray and x.ndim and x.dtype.kind not in "SO":
+        return x[:, None] if x.ndim == 1 else x  # the common case, as below
     if isinstance(x, SparseTensor):
         if x.values.dtype.kind in "SO":
             x = SparseTensor(x.indices, as_strings(x.values, f"feature '{key}'"),
