@@ -14,6 +14,9 @@ the first census step: ~4 s cold, ~0.8 s warm), so the kernels are shaped for it
 - Builtins that Numba implements as overloads (``max``, ``int`` of a float)
   compile as functions of their own (25-70 ms); comparisons and casts do not.
 - Few signatures: hyperparameters in one array, ints rather than literals.
+- An array name is assigned once: one assigned twice (``rows = ids``, later
+  ``rows = np.empty(...)``) gets its reference count raised and dropped on
+  every pass of a loop that uses it (5-8x slower loops, measured).
 - ``np.empty`` in a kernel compiles NumPy's allocator for its dtype and rank,
   once (~0.05 s); in Python it costs ~0.25 us a call. So the kernels get their
   outputs allocated, except small scratch of kernels called at every step.

