@@ -10,7 +10,8 @@ shuffled with a 10,000-row buffer. Figures:
 * training examples/s over `--epochs` epochs: steady state (the clock starts at
   the end of step 50) and including start-up (the whole `train` call); and a
   bound: BATCH over the time of one step's GEMMs alone (forward and backward,
-  measured here), which no implementation's training can beat on this machine;
+  as this machine's BLAS runs them, measured here), which a training step made
+  of these GEMMs cannot beat;
 * evaluate and predict examples/s on the test split (batch 256);
 * one `Estimator.predict` call for one example (seconds);
 * from a loaded export (parsing receiver: the `predict` and `serving_default`
@@ -141,11 +142,15 @@ def median_time(fn, repeat):
 
 def gemm_floor(est, repeat=2000):
     """Seconds per step of the GEMMs alone: the trained model's hidden and logits
-    layers, forward and backward (kernel and input gradients) at batch BATCH,
-    on one BLAS thread and on all of them, whichever is faster (OpenBLAS builds
-    differ: NumPy 2's gains from a second thread here, NumPy 1.26's loses). No
-    training step can be faster, so BATCH / floor bounds any implementation's
-    examples/s on this machine."""
+    layers, forward and backward (kernel and input gradients; not the logits
+    layer's input gradient, an outer product that the step forms without BLAS)
+    at batch BATCH, on one BLAS thread and on all of them, whichever is faster
+    (OpenBLAS builds differ: NumPy 2's gains from a second thread here, NumPy
+    1.26's loses). A step that runs these GEMMs through BLAS is no faster, so
+    BATCH / floor bounds its examples/s on this machine. (It is BLAS's limit,
+    not the hardware's: on one thread these small GEMMs run at 60-80% of a
+    large GEMM's rate, and a second core would have to take half of each
+    20-40 us product.)"""
     import numpy as np
 
     from minitf.blas import _blas
@@ -164,7 +169,7 @@ def gemm_floor(est, repeat=2000):
         g = h
         for a, k in zip(acts[::-1], kernels[::-1]):
             np.matmul(a.T, g)
-            g = np.matmul(g, k.T)
+            g = np.matmul(g, k.T) if k.shape[1] > 1 else g * k.T
     libs = _blas()
     saved = [lib.get_num_threads() for lib in libs]
     best = float("inf")
