@@ -164,6 +164,16 @@ def test_relu_grad_bias_at_layer_sizes(n, units):
     assert_relu_grad_bias_bits(np.abs(x), -g)  # every row kept
 
 
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_relu_grad_bias_sums_from_positive_zero(n):
+    """NumPy's sum starts from +0.0: rows of -0.0 sum to +0.0 (hypothesis found
+    a kernel that started from the first row)."""
+    x = np.ones((n, 3), np.float32)
+    assert_relu_grad_bias_bits(x, np.full((n, 3), -0.0, np.float32))
+    _, bias = A.relu_grad_bias(x, np.full((n, 3), -0.0, np.float32))
+    assert not np.signbit(bias).any()
+
+
 @pytest.mark.parametrize("rows, units, inputs", [(256, 1, 25), (7, 1, 1), (0, 1, 4),
                                                  (256, 3, 25), (5, 2, 9)])
 def test_times_transpose_is_matmul(rows, units, inputs):

@@ -22,10 +22,10 @@ values included.
 ``relu_grad_bias(x, g)``: a hidden layer's backward, ``relu_grad(x, g)`` and
 then the bias gradient ``.sum(axis=0)``, in one pass (~9 us in three calls
 at 256 x 100, ~4 in one). NumPy sums axis 0 of a C-contiguous [n, units]
-array with units >= 2 row after row (the first row, then each next one added
-in float32; with one unit it sums pairwise instead, so that case stays with
-NumPy); the kernel adds in that order, so the same bits, with bias_relu's one
-exception (NaN + NaN).
+array with units >= 2 row after row: from +0.0 (so a lone -0.0 row sums to
++0.0), each row added in float32 (with one unit it sums pairwise instead, so
+that case stays with NumPy). The kernel adds in that order, so the same bits,
+with bias_relu's one exception (NaN + NaN).
 """
 
 import numpy as np
@@ -62,10 +62,7 @@ def _relu_grad_bias(x, g, out, bias_grad):
             if not x[i, j] > 0:  # ReluGrad: 0 at x == 0 and for NaN x
                 v = np.float32(0)
             out[i, j] = v
-            if i == 0:  # NumPy's sum starts from the first row itself (-0.0 kept)
-                bias_grad[j] = v
-            else:
-                bias_grad[j] += v
+            bias_grad[j] += v  # (from +0.0, as NumPy: a -0.0 first row gives +0.0)
 
 
 def relu_grad_bias(x, g):
