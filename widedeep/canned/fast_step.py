@@ -28,7 +28,10 @@ value for it, signed zeros and NaN included). The one difference: when both
 addends are NaN the kernel keeps the product's payload, where NumPy's choice
 varies with its version and loop (IEEE leaves it open). The wide sum stays in
 NumPy: one kernel over a tuple of tables took ~4 us against take's ~9, but a
-cold compile of ~0.35 s for each number of columns.
+cold compile of ~0.35 s for each number of columns. In the backward, each hidden
+layer's ReluGrad and bias sum are one pass (relu_grad_bias), and a one-unit
+logits layer's input gradient is a multiply, not a GEMM (times_transpose): the
+same bits again, ~30 us less a census step.
 """
 
 import numpy as np
