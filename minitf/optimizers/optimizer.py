@@ -270,11 +270,7 @@ class Optimizer:
                                      f"variable {var.shape}")
                 self._apply_dense(grad, var, c)
         it = self.iterations
-        v = it._value
-        if type(it) is Variable and v.shape == ():  # what assign does, without its checks
-            it._value = np.array(int(v) + 1, v.dtype)
-        else:
-            it.assign(int(v) + 1)
+        it.assign(int(it._value) + 1)
         return it
 
     def _apply_sparse_dup(self, values, ids, var, coef):

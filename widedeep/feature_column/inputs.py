@@ -66,6 +66,12 @@ def _ragged_to_sparse(rows, key):
     return SparseTensor(np.stack([row_ids, cols], 1), values, [len(rows), width])
 
 
+def taken_as_is(x):
+    """Whether `raw_feature` takes feature value `x` as it is (as [batch, 1] when
+    1-D): an ndarray, not a subclass, of rank >= 1, holding no bytes or objects."""
+    return type(x) is np.ndarray and x.ndim > 0 and x.dtype.kind not in "SO"
+
+
 def raw_feature(features, key, column_name):
     """`features[key]` as a dense ndarray of rank >= 2 or a 2-D SparseTensor.
 
@@ -77,8 +83,8 @@ def raw_feature(features, key, column_name):
         raise KeyError(f"feature '{key}' (needed by column '{column_name}') is not in the "
                        f"features; given: {sorted(features)}")
     x = features[key]
-    if type(x) is np.ndarray and x.ndim and x.dtype.kind not in "SO":
-        return x[:, None] if x.ndim == 1 else x  # the common case, as below
+    if taken_as_is(x):  # the common case, as below
+        return x[:, None] if x.ndim == 1 else x
     if isinstance(x, SparseTensor):
         if x.values.dtype.kind in "SO":
             x = SparseTensor(x.indices, as_strings(x.values, f"feature '{key}'"),
